@@ -1,0 +1,163 @@
+"""The FAISS index of procedure passages: built from the catalogue, tied to one model and one catalogue version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.embedding import Encoder
+from knowledge.schema import LANGS, Procedure
+
+INDEX_FILE = "passages.faiss"
+VECTORS_FILE = "vectors.npy"
+META_FILE = "meta.json"
+REBUILD_HINT = "rebuild it with `make index` (or `python -m knowledge build`)"
+
+
+class IndexUnusable(RuntimeError):
+    """The index is missing, corrupt or stale; the message says how to rebuild."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    code: str
+    kind: str  # title | names | summary | documents
+    lang: str
+    text: str
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()[:16]
+
+
+def passages_of(record: Procedure) -> list[Passage]:
+    """Several short passages per procedure; search pools them back to the procedure."""
+    out = []
+    for lang in LANGS:
+        title = getattr(record.title, lang)
+        if title:
+            out.append(Passage(record.code, "title", lang, title))
+        names = getattr(record.everyday_names, lang)
+        if names:
+            out.append(Passage(record.code, "names", lang, "; ".join(names)))
+        summary = getattr(record.summary, lang)
+        if summary:
+            out.append(Passage(record.code, "summary", lang, f"{title or record.title.vi}. {summary}"))
+    docs = [d.name.vi for d in record.documents]
+    if docs:
+        out.append(Passage(record.code, "documents", "vi", f"{record.title.vi}: {'; '.join(docs)}"))
+    return out
+
+
+@dataclass
+class LoadedIndex:
+    index: object  # faiss.Index
+    passages: list[Passage]
+    meta: dict
+
+
+def build(
+    records: list[Procedure],
+    encoder: Encoder,
+    out_dir: Path,
+    catalog_version: str,
+    progress: bool = False,
+) -> tuple[bool, int]:
+    """(rebuilt?, passages encoded now). Reuses vectors of passages whose text and model are unchanged."""
+    import faiss
+
+    meta_path = out_dir / META_FILE
+    old_meta: dict = {}
+    old_vectors: np.ndarray | None = None
+    if meta_path.is_file() and (out_dir / VECTORS_FILE).is_file():
+        try:
+            old_meta = json.loads(meta_path.read_text())
+            old_vectors = np.load(out_dir / VECTORS_FILE)
+        except (ValueError, OSError):
+            old_meta, old_vectors = {}, None
+    if (
+        old_meta.get("model") == encoder.model_id
+        and old_meta.get("catalog") == catalog_version
+        and (out_dir / INDEX_FILE).is_file()
+    ):
+        return False, 0
+
+    passages = [p for record in records for p in passages_of(record)]
+    reusable: dict[str, np.ndarray] = {}
+    if old_vectors is not None and old_meta.get("model") == encoder.model_id:
+        for row, entry in enumerate(old_meta.get("passages", [])):
+            if row < len(old_vectors):
+                reusable[entry["key"]] = old_vectors[row]
+    todo = [p for p in passages if p.key not in reusable]
+    fresh = encoder.encode_passages([p.text for p in todo], progress=progress) if todo else None
+    by_key = dict(reusable)
+    if fresh is not None:
+        by_key.update({p.key: fresh[i] for i, p in enumerate(todo)})
+    vectors = np.stack([by_key[p.key] for p in passages]).astype(np.float32)
+
+    index = faiss.IndexFlatIP(vectors.shape[1])  # exact search: cosine on normalised vectors
+    index.add(vectors)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "model": encoder.model_id,
+        "catalog": catalog_version,
+        "dim": int(vectors.shape[1]),
+        "procedures": len(records),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "passages": [{"code": p.code, "kind": p.kind, "lang": p.lang, "key": p.key} for p in passages],
+    }
+    # Write beside, then rename: a crash never leaves a half-written index that looks valid.
+    faiss.write_index(index, str(out_dir / (INDEX_FILE + ".tmp")))
+    np.save(out_dir / "vectors.tmp.npy", vectors)
+    (out_dir / (META_FILE + ".tmp")).write_text(json.dumps(meta, ensure_ascii=False))
+    (out_dir / (INDEX_FILE + ".tmp")).replace(out_dir / INDEX_FILE)
+    (out_dir / "vectors.tmp.npy").replace(out_dir / VECTORS_FILE)
+    (out_dir / (META_FILE + ".tmp")).replace(meta_path)
+    return True, len(todo)
+
+
+def read_meta(index_dir: Path) -> dict:
+    meta_path = index_dir / META_FILE
+    if not meta_path.is_file():
+        raise IndexUnusable(f"no knowledge index in {index_dir}: {REBUILD_HINT}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except ValueError:
+        raise IndexUnusable(f"{meta_path} is corrupt: {REBUILD_HINT}") from None
+    if not isinstance(meta, dict) or not {"model", "catalog", "passages"} <= meta.keys():
+        raise IndexUnusable(f"{meta_path} is incomplete: {REBUILD_HINT}")
+    return meta
+
+
+def load(index_dir: Path, model_id: str, catalog_version: str, records: list[Procedure]) -> LoadedIndex:
+    """Open the index, refusing one built with another model or from another catalogue."""
+    import faiss
+
+    meta = read_meta(index_dir)
+    if meta["model"] != model_id:
+        raise IndexUnusable(
+            f"the index in {index_dir} was built with model {meta['model']!r}, "
+            f"but the configured model is {model_id!r}: {REBUILD_HINT}"
+        )
+    if meta["catalog"] != catalog_version:
+        raise IndexUnusable(f"the catalogue changed since the index in {index_dir} was built: {REBUILD_HINT}")
+    try:
+        index = faiss.read_index(str(index_dir / INDEX_FILE))
+    except RuntimeError:
+        raise IndexUnusable(f"{index_dir / INDEX_FILE} is missing or corrupt: {REBUILD_HINT}") from None
+    by_code = {r.code: r for r in records}
+    passages = []
+    for entry in meta["passages"]:
+        if entry["code"] not in by_code:
+            raise IndexUnusable(f"the index names unknown procedure {entry['code']}: {REBUILD_HINT}")
+        passages.append(Passage(entry["code"], entry["kind"], entry["lang"], ""))
+    if index.ntotal != len(passages):
+        raise IndexUnusable(
+            f"the index in {index_dir} holds {index.ntotal} vectors for {len(passages)} passages: {REBUILD_HINT}"
+        )
+    return LoadedIndex(index=index, passages=passages, meta=meta)

@@ -1,0 +1,121 @@
+"""Actions answer with the right procedure, as text and as the `custom` card, in the citizen's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.language import ValidateSlotMappings, conversation_language, detect
+from actions.procedures import ActionAnswerProcedure
+from actions.render import procedure_answer
+from knowledge import index as index_mod
+from knowledge.catalog import fingerprint, load_catalog
+from knowledge.retriever import KnowledgeUnavailable, Retriever, Thresholds
+
+pytestmark = pytest.mark.anyio
+
+
+def make_tracker(
+    text: str = "", slots: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
+) -> Tracker:  # fmt: skip
+    latest = {"text": text, "intent": {"name": "ask_procedure"}, "entities": entities or []}
+    events = [{"event": "user", "text": text, "metadata": metadata or {}, "parse_data": latest}]
+    return Tracker("citizen-1", slots or {}, latest, events, False, None, {}, "action_listen")
+
+
+@pytest.fixture
+def retriever(settings, fake_encoder) -> Retriever:  # type: ignore[no-untyped-def]
+    records = load_catalog(settings.catalog_dir)
+    version = fingerprint(records)
+    index_mod.build(records, fake_encoder, settings.index_dir, version)
+    loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
+    return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.3, ambiguous_within=0.0))
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+async def test_answers_with_procedure_card(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    events = await ActionAnswerProcedure(retriever).run(
+        dispatcher, make_tracker("Đăng ký khai sinh cho trẻ mới sinh"), {}
+    )
+    assert events == [{"event": "slot", "timestamp": None, "name": "procedure_code", "value": "1.001193"}]
+    [message] = dispatcher.messages
+    card = message["custom"]
+    assert card["type"] == "procedure" and card["code"] == "1.001193" and card["aspect"] == "all"
+    assert "Đăng ký khai sinh (mã 1.001193)" in message["text"]
+    assert "Lệ phí: Miễn phí" in message["text"]
+    assert "1 ngày làm việc" in message["text"]
+
+
+async def test_answers_in_the_kiosk_language(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    tracker = make_tracker("Đăng ký khai sinh cho trẻ mới sinh", metadata={"lang": "en"})
+    await ActionAnswerProcedure(retriever).run(dispatcher, tracker, {})
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("Birth registration (code 1.001193)")
+    assert "Fee: Free" in text and "1 working days" in text
+
+
+async def test_choice_button_picks_the_procedure(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    tracker = make_tracker('/choose_procedure{"procedure_code":"2.000528"}', entities=[
+        {"entity": "procedure_code", "value": "2.000528"}])  # fmt: skip
+    events = await ActionAnswerProcedure(retriever).run(dispatcher, tracker, {})
+    assert events[0]["value"] == "2.000528"
+    assert dispatcher.messages[0]["custom"]["code"] == "2.000528"
+
+
+async def test_unknown_question_says_so(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    events = await ActionAnswerProcedure(retriever).run(
+        dispatcher, make_tracker("zzz qqq xxx", metadata={"lang": "vi"}), {}
+    )
+    assert events == []
+    assert dispatcher.messages[0]["custom"] == {"type": "not_found"}
+    assert "chưa tìm thấy" in dispatcher.messages[0]["text"]
+
+
+async def test_knowledge_down_gives_polite_reply(dispatcher) -> None:  # type: ignore[no-untyped-def]
+    class Broken(ActionAnswerProcedure):
+        def retriever(self) -> Retriever:
+            raise KnowledgeUnavailable("no knowledge index")
+
+    events = await Broken().run(dispatcher, make_tracker("khai sinh", slots={"language": "en"}), {})
+    assert events == []
+    assert "temporarily unavailable" in dispatcher.messages[0]["text"]
+
+
+def test_render_falls_back_to_vietnamese_with_a_note(retriever) -> None:  # type: ignore[no-untyped-def]
+    record = retriever.records["1.001193"]
+    stripped = record.model_copy(update={"summary": record.summary.model_copy(update={"en": None})})
+    text, card = procedure_answer(stripped, "en")
+    assert record.summary.vi in text and card["fell_back"]
+    assert "only available in Vietnamese" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("tôi muốn làm căn cước", "vi"),
+        ("toi muon lam giay khai sinh cho con", "vi"),
+        ("how do I get a passport", "en"),
+        ("আমার সন্তানের জন্ম নিবন্ধন", "bn"),
+        ("123", None),
+    ],
+)
+def test_detect(text: str, lang: str | None) -> None:
+    assert detect(text) == lang
+
+
+async def test_language_slot_is_chosen_then_sticky(dispatcher) -> None:  # type: ignore[no-untyped-def]
+    assert conversation_language(make_tracker("hello", metadata={"lang": "bn"})) == "bn"
+    assert conversation_language(make_tracker("xin chào", slots={"language": "en"})) == "en"
+    assert conversation_language(make_tracker("how much is it")) == "en"
+    result = await ValidateSlotMappings().extract_language(
+        dispatcher, make_tracker("khai sinh", metadata={"lang": "vi"}), {}
+    )
+    assert result == {"language": "vi"}

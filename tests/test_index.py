@@ -1,0 +1,75 @@
+"""The index is tied to its model and catalogue version, rebuilds only what changed, and refuses a mismatch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from knowledge import index as index_mod
+from knowledge.catalog import fingerprint, load_catalog
+from knowledge.retriever import AMBIGUOUS, CLEAR, UNKNOWN, Retriever, Thresholds
+from tests.conftest import FakeEncoder
+
+
+def _build(settings, encoder):  # type: ignore[no-untyped-def]
+    records = load_catalog(settings.catalog_dir)
+    version = fingerprint(records)
+    return records, version, index_mod.build(records, encoder, settings.index_dir, version)
+
+
+def test_build_then_skip_when_nothing_changed(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    records, version, (rebuilt, encoded) = _build(settings, fake_encoder)
+    assert rebuilt and encoded == fake_encoder.calls > len(records)
+    _, _, (rebuilt, encoded) = _build(settings, fake_encoder)
+    assert (rebuilt, encoded) == (False, 0)
+    loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
+    assert {p.code for p in loaded.passages} == {r.code for r in records}
+
+
+def test_only_changed_passages_are_encoded_again(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    _build(settings, fake_encoder)
+    path = settings.catalog_dir / "1.001193.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("vi: Đăng ký khai sinh\n", "vi: Khai sinh cho trẻ\n", 1))
+    counter = FakeEncoder()
+    _, _, (rebuilt, encoded) = _build(settings, counter)
+    assert rebuilt
+    assert 0 < encoded <= 3  # the title passage, and the summary and documents passages that quote it
+
+
+def test_refuses_other_model_and_changed_catalogue(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    records, version, _ = _build(settings, fake_encoder)
+    with pytest.raises(index_mod.IndexUnusable, match=r"built with model 'fake-model'.*make index"):
+        index_mod.load(settings.index_dir, "other-model", version, records)
+    with pytest.raises(index_mod.IndexUnusable, match=r"catalogue changed.*make index"):
+        index_mod.load(settings.index_dir, "fake-model", "0000", records)
+
+
+def test_missing_and_corrupt_index_say_how_to_rebuild(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    records = load_catalog(settings.catalog_dir)
+    with pytest.raises(index_mod.IndexUnusable, match=r"no knowledge index.*make index"):
+        index_mod.load(settings.index_dir, "fake-model", "x", records)
+    _, version, _ = _build(settings, fake_encoder)
+    (settings.index_dir / index_mod.INDEX_FILE).write_bytes(b"not a faiss index")
+    with pytest.raises(index_mod.IndexUnusable, match=r"corrupt.*make index"):
+        index_mod.load(settings.index_dir, "fake-model", version, records)
+    (settings.index_dir / index_mod.META_FILE).write_text("{broken")
+    with pytest.raises(index_mod.IndexUnusable, match=r"corrupt.*make index"):
+        index_mod.load(settings.index_dir, "fake-model", version, records)
+
+
+def test_meta_records_model_and_catalogue(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    records, version, _ = _build(settings, fake_encoder)
+    meta = json.loads((settings.index_dir / index_mod.META_FILE).read_text())
+    assert meta["model"] == "fake-model" and meta["catalog"] == version and meta["procedures"] == len(records)
+
+
+def test_verdicts(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    records, version, _ = _build(settings, fake_encoder)
+    loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
+    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.05))
+    result = retriever.search("Đăng ký khai sinh")
+    assert result.verdict in (CLEAR, AMBIGUOUS) and result.best is not None
+    assert result.best.procedure.title.vi.startswith("Đăng ký khai sinh")
+    assert retriever.search("zzz qqq xxx").verdict == UNKNOWN
+    assert retriever.search("   ").verdict == UNKNOWN

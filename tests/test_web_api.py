@@ -1,0 +1,116 @@
+"""POST /api/chat and GET /healthz: the contract every client relies on, and one JSON error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from web import rasa_client
+
+
+def _error(response) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    return body["error"]
+
+
+@pytest.fixture
+def rasa_replies(monkeypatch):  # type: ignore[no-untyped-def]
+    """Stand in for Rasa's REST channel and record what the web app sent."""
+    sent: list[dict[str, Any]] = []
+    replies: list[dict[str, Any]] = []
+
+    def fake_send(rasa_url: str, sender: str, message: str, metadata: dict[str, Any], timeout: float):  # type: ignore[no-untyped-def]
+        sent.append({"sender": sender, "message": message, "metadata": metadata})
+        return replies
+
+    monkeypatch.setattr(rasa_client, "send_message", fake_send)
+    return sent, replies
+
+
+def test_chat_passes_message_and_language_and_joins_card_to_text(client, rasa_replies) -> None:  # type: ignore[no-untyped-def]
+    sent, replies = rasa_replies
+    replies += [
+        {"recipient_id": "s", "text": "Đăng ký khai sinh (mã 1.001193)"},
+        {"recipient_id": "s", "custom": {"type": "procedure", "code": "1.001193"}},
+        {"recipient_id": "s", "text": "Which?", "buttons": [{"title": "A", "payload": "/choose_procedure"}]},
+    ]
+    response = client.post("/api/chat", json={"sender": "citizen-0001", "message": " khai sinh ", "lang": "en"})
+    assert response.status_code == 200
+    assert sent == [{"sender": "citizen-0001", "message": "khai sinh", "metadata": {"lang": "en"}}]
+    assert response.get_json() == {
+        "messages": [
+            {
+                "text": "Đăng ký khai sinh (mã 1.001193)",
+                "buttons": [],
+                "custom": {"type": "procedure", "code": "1.001193"},
+            },
+            {"text": "Which?", "buttons": [{"title": "A", "payload": "/choose_procedure"}], "custom": None},
+        ]
+    }
+
+
+def test_lang_is_optional(client, rasa_replies) -> None:  # type: ignore[no-untyped-def]
+    sent, _ = rasa_replies
+    assert client.post("/api/chat", json={"sender": "citizen-0001", "message": "hi"}).status_code == 200
+    assert sent[0]["metadata"] == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"sender": "citizen-0001"}, 400, "empty_message"),
+        ({"sender": "citizen-0001", "message": "   "}, 400, "empty_message"),
+        ({"sender": "citizen-0001", "message": 42}, 400, "empty_message"),
+        ({"message": "hi"}, 400, "bad_sender"),
+        ({"sender": "a b<script>", "message": "hi"}, 400, "bad_sender"),
+        ({"sender": "short", "message": "hi"}, 400, "bad_sender"),
+        ({"sender": "citizen-0001", "message": "hi", "lang": "fr"}, 400, "bad_lang"),
+        ({"sender": "citizen-0001", "message": "x" * 1001}, 413, "message_too_long"),
+        (["not", "an", "object"], 400, "bad_json"),
+    ],
+)
+def test_bad_requests_get_one_error_shape(client, body, status, code) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == status
+    assert _error(response)["code"] == code
+
+
+def test_broken_json_and_wrong_content_type(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/chat", data="{broken", content_type="application/json")
+    assert response.status_code == 400 and _error(response)["code"] == "bad_json"
+    response = client.post("/api/chat", data="message=hi", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and _error(response)["code"] == "unsupported_media_type"
+
+
+def test_unknown_api_route_and_method_are_json(client) -> None:  # type: ignore[no-untyped-def]
+    assert _error(client.get("/api/nothing"))["code"] == "not_found"
+    response = client.get("/api/chat")
+    assert response.status_code == 405 and _error(response)["code"] == "method_not_allowed"
+
+
+def test_rasa_down_gives_503_not_a_crash(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/chat", json={"sender": "citizen-0001", "message": "khai sinh"})
+    assert response.status_code == 503
+    assert _error(response)["code"] == "assistant_unavailable"
+
+
+def test_healthz_names_what_is_down(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "down" and body["down"] == ["rasa", "actions", "knowledge"]
+
+
+def test_pages_are_served(client) -> None:  # type: ignore[no-untyped-def]
+    kiosk = client.get("/kiosk")
+    assert kiosk.status_code == 200 and b'id="assist-chat"' in kiosk.data and b"<script>" not in kiosk.data
+    assert b'data-mode="widget"' in client.get("/widget-demo").data
+    assert client.get("/static/assist-chat.js").status_code == 200
+    assert client.get("/").status_code == 302
+
+
+def test_console_reports_rasa_down(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/console/", data={"text": "khai sinh"})
+    assert response.status_code == 200 and b"not reachable" in response.data
