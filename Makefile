@@ -26,7 +26,7 @@ install: ## create .venv (3.11) and .venv-rasa (3.10) with pinned packages, if m
 	@scripts/ensure-venv $(VENV) "$(PYTHON311)" requirements.txt
 	@py310=$$(scripts/find-python310) && scripts/ensure-venv $(RASA_VENV) "$$py310" requirements-rasa.txt
 
-install-dev: install
+install-dev: install ## also the test and lint tools
 	@scripts/ensure-venv $(VENV) "$(PYTHON311)" requirements.txt requirements-dev.txt
 
 model: install ## convert the bundled embedding model once (or check the configured one)

@@ -33,7 +33,7 @@ def retriever(settings, fake_encoder) -> Retriever:  # type: ignore[no-untyped-d
     version = fingerprint(records)
     index_mod.build(records, fake_encoder, settings.index_dir, version)
     loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
-    return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.3, ambiguous_within=0.0))
+    return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.0))
 
 
 @pytest.fixture
