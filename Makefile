@@ -55,3 +55,6 @@ lint: install-dev ## ruff and mypy
 
 clean: ## remove trained models, the index and caches (keeps the environments)
 	rm -rf models knowledge/data/index .cache var
+
+bench: install train index ## measure start-up, memory, latency and disk; writes results/
+	@$(PY) -m scripts.bench_platform

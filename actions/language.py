@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -11,89 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
+from knowledge.text import detect_language
+
 SUPPORTED = ("vi", "en", "bn")
-_BENGALI = re.compile(r"[\u0980-\u09FF]")
-# Letters only Vietnamese uses among our languages (đ, ơ, ư, and vowels with tone marks).
-_VI_LETTERS = re.compile(r"[đơưăâêô]|[\u0300\u0301\u0303\u0309\u0323]", re.IGNORECASE)
-# Common Vietnamese words as people type them without diacritics.
-_VI_ASCII_WORDS = frozenset(
-    [
-        "toi",
-        "ban",
-        "muon",
-        "lam",
-        "the",
-        "nao",
-        "can",
-        "giay",
-        "to",
-        "gi",
-        "o",
-        "dau",
-        "bao",
-        "nhieu",
-        "lau",
-        "dang",
-        "ky",
-        "khai",
-        "sinh",
-        "ket",
-        "hon",
-        "cho",
-        "con",
-        "xin",
-        "chao",
-        "cam",
-        "on",
-        "tam",
-        "biet",
-        "ho",
-        "chieu",
-        "can",
-        "cuoc",
-        "thu",
-        "tuc",
-        "nop",
-        "phi",
-        "le",
-        "mat",
-        "may",
-        "ngay",
-        "cua",
-        "va",
-        "co",
-        "khong",
-        "duoc",
-        "nhu",
-        "la",
-        "minh",
-        "em",
-        "anh",
-        "chi",
-        "tam",
-        "tru",
-        "thuong",
-        "tru",
-        "xac",
-        "nhan",
-        "chung",
-        "thuc",
-    ]
-)
-
-
-def detect(text: str) -> str | None:
-    """Best guess of vi/en/bn for a message, or None when the text says nothing."""
-    if _BENGALI.search(text):
-        return "bn"
-    decomposed = unicodedata.normalize("NFD", text)
-    if _VI_LETTERS.search(decomposed):
-        return "vi"
-    words = re.findall(r"[a-z]+", text.lower())
-    if not words:
-        return None
-    vi_share = sum(w in _VI_ASCII_WORDS for w in words) / len(words)
-    return "vi" if vi_share >= 0.5 else "en"
 
 
 def latest_metadata(tracker: Tracker) -> dict[str, Any]:
@@ -111,7 +29,7 @@ def conversation_language(tracker: Tracker) -> str:
     current = tracker.get_slot("language")
     if current in SUPPORTED:
         return current
-    return detect(tracker.latest_message.get("text") or "") or "vi"
+    return detect_language(tracker.latest_message.get("text") or "") or "vi"
 
 
 class ValidateSlotMappings(ValidationAction):

@@ -113,11 +113,14 @@ def online_text(record: Procedure, w: _Writer) -> str:
 def documents(record: Procedure, w: _Writer) -> list[dict[str, Any]]:
     out = []
     for doc in record.documents:
+        kind = COPY_KINDS[doc.kind][w.lang]
+        shown = doc.kind is CopyKind.present or not doc.copies
         out.append(
             {
                 "name": w.text(doc.name),
                 "copies": doc.copies,
-                "kind": COPY_KINDS[doc.kind][w.lang],
+                "kind": kind,
+                "quantity": kind if shown else f"{doc.copies} {kind}",
                 "when": w.text(doc.when) or None,
                 "template": doc.template,
             }
@@ -149,8 +152,7 @@ def procedure_answer(record: Procedure, lang: str, aspect: str = "all") -> tuple
     }
     lines = [f"{title} ({w.label('code')} {record.code})", card["summary"], f"{w.label('documents')}:"]
     for doc in docs:
-        line = f"• {doc['name']} — {doc['copies']} {doc['kind']}" if doc["copies"] else f"• {doc['name']}"
-        lines.append(line + (f" ({doc['when']})" if doc["when"] else ""))
+        lines.append(f"• {doc['name']} — {doc['quantity']}" + (f" ({doc['when']})" if doc["when"] else ""))
     lines += [
         f"{w.label('fee')}: {card['fee']}",
         f"{w.label('time')}: {card['processing_time']}",

@@ -8,12 +8,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.language import ValidateSlotMappings, conversation_language, detect
+from actions.language import ValidateSlotMappings, conversation_language
 from actions.procedures import ActionAnswerProcedure
 from actions.render import procedure_answer
 from knowledge import index as index_mod
 from knowledge.catalog import fingerprint, load_catalog
 from knowledge.retriever import KnowledgeUnavailable, Retriever, Thresholds
+from knowledge.text import detect_language, fold
 
 pytestmark = pytest.mark.anyio
 
@@ -108,7 +109,12 @@ def test_render_falls_back_to_vietnamese_with_a_note(retriever) -> None:  # type
     ],
 )
 def test_detect(text: str, lang: str | None) -> None:
-    assert detect(text) == lang
+    assert detect_language(text) == lang
+
+
+def test_fold_strips_vietnamese_diacritics_only() -> None:
+    assert fold("Đăng ký KHAI SINH") == "dang ky khai sinh"
+    assert fold("জন্ম নিবন্ধন") == "জন্ম নিবন্ধন"
 
 
 async def test_language_slot_is_chosen_then_sticky(dispatcher) -> None:  # type: ignore[no-untyped-def]

@@ -127,7 +127,7 @@
       card.appendChild(el("h3", null, this.t("docs")));
       var list = el("ul", "card-docs");
       c.documents.forEach(function (d) {
-        var item = el("li", null, d.name + (d.copies ? " — " + d.copies + " " + d.kind : ""));
+        var item = el("li", null, d.name + (d.quantity ? " — " + d.quantity : ""));
         if (d.when) item.appendChild(el("span", "card-when", " (" + d.when + ")"));
         list.appendChild(item);
       });
