@@ -6,6 +6,7 @@ which one and why. The URLs are printed once every part answers its health check
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -90,6 +91,12 @@ def _health_urls(s: StackSettings) -> dict[str, str]:
     }
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the supervisor itself is killed, so no server is left orphaned."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _answers(url: str) -> bool:
     """True once the part is healthy; raises StackError when it says it never will be."""
     try:
@@ -132,7 +139,13 @@ class Stack:
             raise StackError(f"no trained Rasa model at {s.rasa_model}: run `make train`")
         for name, command in _commands(s).items():
             proc = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             self.procs[name] = proc
             self.logs[name] = []

@@ -80,6 +80,7 @@ def stack() -> Iterator[Supervisor]:
     sup = Supervisor()
     if not sup.ready.wait(300):
         sup.proc.send_signal(signal.SIGINT)
+        sup.proc.wait(60)
         pytest.fail("stack did not become ready:\n" + "".join(sup.output[-40:]))
     yield sup
     if sup.proc.poll() is None:
@@ -154,3 +155,14 @@ def test_ctrl_c_stops_everything() -> None:
     assert sup.proc.wait(60) == 0
     for port in sup.ports.values():
         assert not _listening(port)
+
+
+def test_killed_supervisor_leaves_no_server_behind() -> None:
+    sup = Supervisor()
+    assert sup.ready.wait(300), "".join(sup.output[-40:])
+    sup.proc.kill()
+    sup.proc.wait(10)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_listening(p) for p in sup.ports.values()):
+        time.sleep(0.5)
+    assert not any(_listening(p) for p in sup.ports.values())
