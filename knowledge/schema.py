@@ -105,9 +105,9 @@ class Procedure(_Strict):
     title: Text
     summary: Text
     everyday_names: Names = Field(default_factory=Names)
-    levels: list[Level] = Field(min_length=1)
+    levels: list[Level] = Field(default_factory=list)  # empty only for imports whose source gives none
     field: Text
-    agencies: list[Text] = Field(min_length=1)
+    agencies: list[Text] = Field(default_factory=list)
     who_may_file: Text | None = None
     documents: list[Document] = Field(default_factory=list)
     fees: list[Fee] = Field(default_factory=list)
