@@ -37,7 +37,7 @@ index: model ## build the knowledge index when the catalogue or model changed
 
 $(RASA_MODEL): $(BOT_FILES) | install
 	@echo ">> training the Rasa model (inputs changed)"
-	@ASSIST_ACTIONS_URL=http://127.0.0.1:5055 $(RASA) train --config config.yml --domain bot/domain \
+	@ASSIST_ACTIONS_URL=http://127.0.0.1:5055 PYTHONWARNINGS=ignore $(RASA) train --config config.yml --domain bot/domain \
 		--data bot/data --out models --fixed-model-name assistant --quiet
 
 train: install $(RASA_MODEL) ## train the Rasa model when its inputs changed
@@ -56,5 +56,6 @@ lint: install-dev ## ruff and mypy
 clean: ## remove trained models, the index and caches (keeps the environments)
 	rm -rf models knowledge/data/index .cache var
 
-bench: install train index ## measure start-up, memory, latency and disk; writes results/
+bench: install train index ## retrieval quality and speed, start-up, memory, latency, disk; writes results/
+	@$(PY) -m scripts.bench_knowledge
 	@$(PY) -m scripts.bench_platform

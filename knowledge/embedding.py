@@ -66,7 +66,9 @@ class SentenceTransformerEncoder:
         if settings.model == DEFAULT_MODEL:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the default never needs the network
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # the "Loading weights" bar on every start says nothing useful
         self._model = SentenceTransformer(path, device="cpu")
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None

@@ -12,7 +12,7 @@ from actions.language import ValidateSlotMappings, conversation_language
 from actions.procedures import ActionAnswerProcedure
 from actions.render import procedure_answer
 from knowledge import index as index_mod
-from knowledge.catalog import fingerprint, load_catalog
+from knowledge.catalog import load_catalog
 from knowledge.retriever import KnowledgeUnavailable, Retriever, Thresholds
 from knowledge.text import detect_language, fold
 
@@ -31,7 +31,7 @@ def make_tracker(
 @pytest.fixture
 def retriever(settings, fake_encoder) -> Retriever:  # type: ignore[no-untyped-def]
     records = load_catalog(settings.catalog_dir)
-    version = fingerprint(records)
+    version = index_mod.index_version(records)
     index_mod.build(records, fake_encoder, settings.index_dir, version)
     loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
     return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.0))

@@ -7,14 +7,14 @@ import json
 import pytest
 
 from knowledge import index as index_mod
-from knowledge.catalog import fingerprint, load_catalog
+from knowledge.catalog import load_catalog
 from knowledge.retriever import AMBIGUOUS, CLEAR, UNKNOWN, Retriever, Thresholds
 from tests.conftest import FakeEncoder
 
 
 def _build(settings, encoder):  # type: ignore[no-untyped-def]
     records = load_catalog(settings.catalog_dir)
-    version = fingerprint(records)
+    version = index_mod.index_version(records)
     return records, version, index_mod.build(records, encoder, settings.index_dir, version)
 
 
@@ -34,7 +34,7 @@ def test_only_changed_passages_are_encoded_again(settings, fake_encoder) -> None
     counter = FakeEncoder()
     _, _, (rebuilt, encoded) = _build(settings, counter)
     assert rebuilt
-    assert 0 < encoded <= 3  # the title passage, and the summary and documents passages that quote it
+    assert 0 < encoded <= 5  # the title passages (with and without diacritics) and those that quote the title
 
 
 def test_refuses_other_model_and_changed_catalogue(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
@@ -73,3 +73,17 @@ def test_verdicts(settings, fake_encoder) -> None:  # type: ignore[no-untyped-de
     assert result.best.procedure.title.vi.startswith("Đăng ký khai sinh")
     assert retriever.search("zzz qqq xxx").verdict == UNKNOWN
     assert retriever.search("   ").verdict == UNKNOWN
+
+
+def test_lexical_half_finds_vietnamese_typed_without_diacritics(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    from knowledge.retriever import HYBRID, LEXICAL, lexical_tokens
+
+    assert lexical_tokens("Đăng ký khai sinh") == ["dang", "ky", "khai", "sinh", "dang_ky", "ky_khai", "khai_sinh"]
+    records, version, _ = _build(settings, fake_encoder)
+    loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
+    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.0))
+    assert retriever.search("dang ky ket hon", mode=LEXICAL).best.code in {"1.000894", "2.000806"}  # type: ignore[union-attr]
+    # English queries get no lexical bonus: their fused score is the dense score.
+    ranking = retriever.rank("marriage registration", mode=HYBRID)
+    assert ranking.lexical == {} and ranking.fused == ranking.dense
+    assert retriever.rank("dang ky ket hon", mode=HYBRID).lexical

@@ -1,0 +1,80 @@
+"""Choose the fusion weights and verdict thresholds of the retriever on a question set.
+
+`python -m scripts.tune_retrieval [knowledge/eval/devset.jsonl]` ranks each question once, then
+grid-searches the lexical weight (separately for Vietnamese with and without diacritics) and the
+unknown thresholds (reject >= 95% of out-of-scope questions while refusing as few real ones as
+possible), and reports what each ambiguity margin would do. Copy the choice into
+knowledge/retriever.py's Thresholds. Tune on one question set and check on another.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+from knowledge.evaluate import read_questions
+from knowledge.retriever import HYBRID, fuse, lift, open_retriever
+from knowledge.settings import PROJECT_ROOT, KnowledgeSettings
+from knowledge.text import has_diacritics
+
+
+def main() -> int:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else PROJECT_ROOT / "knowledge" / "eval" / "devset.jsonl"
+    questions = read_questions(path)
+    retriever = open_retriever(KnowledgeSettings.from_env())
+    texts = [" ".join(q.question.split()) for q in questions]
+    rankings = [retriever.rank(t, mode=HYBRID) for t in texts]
+    half = retriever.thresholds.lexical_half
+
+    def ordered(i: int, w_marks: float, w_plain: float) -> list[tuple[str, float]]:
+        weight = w_marks if has_diacritics(texts[i]) else w_plain
+        fused = fuse(rankings[i].dense, rankings[i].lexical, weight, half)
+        return sorted(fused.items(), key=lambda kv: -kv[1])
+
+    in_scope = [i for i, q in enumerate(questions) if q.codes]
+    oos = [i for i, q in enumerate(questions) if not q.codes]
+    weights = (0.0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.3, 0.4)
+    best = max(
+        itertools.product(weights, weights),
+        key=lambda w: sum(ordered(i, *w)[0][0] in questions[i].codes for i in in_scope),
+    )
+    tops = [ordered(i, *best) for i in range(len(questions))]
+    hits = sum(tops[i][0][0] in questions[i].codes for i in in_scope)
+    print(
+        f"lexical_weight={best[0]} lexical_weight_plain={best[1]}: recall@1 {hits / len(in_scope):.3f} ({len(in_scope)} questions)"
+    )
+
+    choice = None
+    for score_cut, lift_cut in itertools.product([x / 100 for x in range(78, 92)], [x / 1000 for x in range(0, 80, 4)]):
+        refused = [tops[i][0][1] < score_cut or lift(tops[i]) < lift_cut for i in range(len(questions))]
+        rejected = sum(refused[i] for i in oos) / max(1, len(oos))
+        wrongly = sum(refused[i] for i in in_scope) / max(1, len(in_scope))
+        if rejected >= 0.95 and (choice is None or wrongly < choice[2]):
+            choice = (score_cut, lift_cut, wrongly, rejected)
+    if choice:
+        print(
+            f"unknown_below={choice[0]} unknown_lift_below={choice[1]}: out-of-scope rejected {choice[3]:.3f}, real questions refused {choice[2]:.3f}"
+        )
+    gentle = None
+    for score_cut, lift_cut in itertools.product([x / 100 for x in range(78, 92)], [x / 1000 for x in range(0, 80, 4)]):
+        refused = [tops[i][0][1] < score_cut or lift(tops[i]) < lift_cut for i in range(len(questions))]
+        rejected = sum(refused[i] for i in oos) / max(1, len(oos))
+        wrongly = sum(refused[i] for i in in_scope) / max(1, len(in_scope))
+        if wrongly <= 0.05 and (gentle is None or rejected > gentle[3]):
+            gentle = (score_cut, lift_cut, wrongly, rejected)
+    if gentle:
+        print(
+            f"refusing at most 5% of real questions: unknown_below={gentle[0]} unknown_lift_below={gentle[1]}: out-of-scope rejected {gentle[3]:.3f}, real refused {gentle[2]:.3f}"
+        )
+    for margin in (0.002, 0.004, 0.006, 0.01):
+        ambiguous = [i for i in in_scope if len(tops[i]) > 1 and tops[i][0][1] - tops[i][1][1] < margin]
+        wrong = [i for i in ambiguous if tops[i][0][0] not in questions[i].codes]
+        print(
+            f"ambiguous_within={margin}: {len(ambiguous)} questions get choices, {len(wrong)} of them wrong at rank 1"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
