@@ -22,7 +22,7 @@ REBUILD_HINT = "rebuild it with `make index` (or `python -m knowledge build`)"
 # Exact search scans every vector; above this many passages a graph index (HNSW) answers in well
 # under a millisecond with recall@10 close to exact (measured in `make bench`).
 HNSW_ABOVE = 4096
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 64
 # Bump when passages_of changes, so existing indexes are rebuilt rather than silently outdated.
 PASSAGE_SCHEME = 2
 

@@ -99,12 +99,12 @@ class Result:
 class Thresholds:
     # Cosine scores of multilingual-e5 sit high (0.7-0.9). Set with `python -m scripts.tune_retrieval`
     # on knowledge/eval/devset.jsonl: the unknown cut refuses at most 5% of real questions.
-    unknown_below: float = 0.85  # best fused score below this: nothing relevant
+    unknown_below: float = 0.86  # best fused score below this: nothing relevant
     unknown_lift_below: float = 0.0  # best score minus the 10th best below this: nothing stands out
     ambiguous_within: float = 0.004  # second best this close to the best: let the citizen choose
-    lexical_weight: float = 0.2  # how much a strong BM25 match adds to a Vietnamese query
-    lexical_weight_plain: float = 0.4  # the same for Vietnamese typed without diacritics
-    lexical_half: float = 8.0  # BM25 score at which the lexical bonus is half its weight
+    lexical_weight: float = 0.15  # how much a strong BM25 match adds to a Vietnamese query
+    lexical_weight_plain: float = 0.8  # the same for Vietnamese typed without diacritics
+    lexical_half: float = 32.0  # BM25 score at which the lexical bonus is half its weight
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class Retriever:
         plain_vi = language == "vi" and not has_diacritics(text)
         if mode != LEXICAL:
             query = self.encoder.encode_queries([text])
-            scores, rows = self.loaded.index.search(query, min(len(self._codes), depth * 8))  # type: ignore[attr-defined]
+            scores, rows = self.loaded.index.search(query, min(len(self._codes), depth * 4))  # type: ignore[attr-defined]
             for score, row in zip(scores[0], rows[0], strict=True):
                 # FAISS pads with -1; passages without diacritics only serve queries typed without them.
                 if row < 0 or (self._plain[row] and not plain_vi):

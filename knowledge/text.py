@@ -8,6 +8,8 @@ import unicodedata
 _BENGALI = re.compile(r"[\u0980-\u09FF]")
 # Letters only Vietnamese uses among our languages (đ, ơ, ư, ă, â, ê, ô, and tone marks).
 _VI_MARKS = re.compile(r"[đơưăâêô]|[\u0300\u0301\u0303\u0309\u0323]", re.IGNORECASE)
+# Marks English never borrows ("café" and "fiancée" have only the acute).
+_VI_ONLY_MARKS = re.compile(r"[đơưăâêô]|[\u0303\u0309\u0323]", re.IGNORECASE)
 # Frequent Vietnamese syllables as people type them without diacritics; none is a common English word.
 _VI_ASCII = frozenset(
     [
@@ -124,6 +126,19 @@ _VI_ASCII = frozenset(
     ]
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A Vietnamese syllable written without diacritics: onset, vowel cluster, final. Most English words
+# ("register", "where", "is") do not fit; the short ones that do ("to", "the", "my") are outnumbered.
+_VI_SYLLABLE = re.compile(
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
+    r"(uye|uya|oai|oay|uay|uoi|uou|ieu|yeu|uye|oe|oa|uy|ua|uo|ia|ie|ai|ao|au|ay|eo|eu|iu|oi|ui|ue|[aeiouy])"
+    r"(ch|ng|nh|[cmnpt]|[iouy])?$"
+)
+# Short English words that happen to fit the syllable shape; they count against Vietnamese.
+_EN_SHORT = frozenset(["hi", "the", "to", "my", "do", "i", "a", "in", "on", "me", "he", "she", "so", "no", "go", "we", "be", "by", "an", "at", "it", "is", "of", "or", "up", "oh"])
+# Abbreviations people type at kiosks and on phones.
+_VI_SHORTHAND = frozenset(
+    ["cccd", "cmnd", "gplx", "bhyt", "bhxh", "lltp", "tncn", "cty", "dntn", "attp", "ko", "k", "dc", "đc", "vneid", "oto", "sdt", "mst", "hkd", "ubnd", "tthc", "dvc"]
+)
 
 
 def fold(text: str) -> str:
@@ -142,13 +157,17 @@ def detect_language(text: str) -> str | None:
     """Best guess of vi / en / bn for a short message; None when it says nothing (digits, emoji)."""
     if _BENGALI.search(text):
         return "bn"
-    if _VI_MARKS.search(unicodedata.normalize("NFD", text)):
+    decomposed = unicodedata.normalize("NFD", text)
+    if _VI_ONLY_MARKS.search(decomposed) or len(re.findall("[\u0300\u0301]", decomposed)) >= 2:
         return "vi"
-    tokens = re.findall(r"[a-z]+", text.lower())
+    tokens = re.findall(r"[a-z]+", fold(text))
     if not tokens:
         return None
-    share = sum(t in _VI_ASCII for t in tokens) / len(tokens)
-    return "vi" if share >= 0.5 else "en"
+    known = sum(t in _VI_ASCII for t in tokens) / len(tokens)
+    shaped = sum(
+        t in _VI_SHORTHAND or t in _VI_ASCII or (t not in _EN_SHORT and bool(_VI_SYLLABLE.match(t))) for t in tokens
+    ) / len(tokens)
+    return "vi" if known >= 0.5 or shaped >= 0.9 else "en"
 
 
 def has_diacritics(text: str) -> bool:

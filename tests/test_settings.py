@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,19 @@ def test_knowledge_settings_defaults_and_overrides(tmp_path) -> None:  # type: i
     assert default.catalog_dir == PROJECT_ROOT / "knowledge" / "data" / "catalog"
     other = KnowledgeSettings.from_env({"ASSIST_DATA_DIR": str(tmp_path), "ASSIST_EMBEDDING_MODEL": "some/model"})
     assert other.index_dir == tmp_path / "index" and other.model == "some/model"
+
+
+def test_missing_python310_says_how_to_get_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    script = str(PROJECT_ROOT / "scripts" / "find-python310")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no pyenv, no 3.10 in the system paths
+    if any(Path(p).exists() for p in ("/usr/bin/python3.10", "/usr/local/bin/python3.10")):
+        pytest.skip("this machine has a system Python 3.10")
+    result = subprocess.run([script], env=env, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "pyenv install 3.10" in result.stderr and "ASSIST_PYTHON310" in result.stderr
+    wrong = subprocess.run([script], env={**env, "ASSIST_PYTHON310": "/bin/sh"}, capture_output=True, text=True)
+    assert wrong.returncode == 1 and "ASSIST_PYTHON310=/bin/sh is not a working Python 3.10" in wrong.stderr
+    found = subprocess.run([script], capture_output=True, text=True)
+    assert found.returncode == 0 and "3.10" in found.stdout
