@@ -46,28 +46,23 @@ def main() -> int:
         f"recall@1 {hits / len(in_scope):.3f} ({len(in_scope)} questions)"
     )
 
-    choice = None
+    # (score cut, lift cut, share of real questions refused, share of out-of-scope rejected)
+    cuts = []
     for score_cut, lift_cut in itertools.product([x / 100 for x in range(78, 92)], [x / 1000 for x in range(0, 80, 4)]):
         refused = [tops[i][0][1] < score_cut or lift(tops[i]) < lift_cut for i in range(len(questions))]
-        rejected = sum(refused[i] for i in oos) / max(1, len(oos))
         wrongly = sum(refused[i] for i in in_scope) / max(1, len(in_scope))
-        if rejected >= 0.95 and (choice is None or wrongly < choice[2]):
-            choice = (score_cut, lift_cut, wrongly, rejected)
-    if choice:
-        print(
-            f"unknown_below={choice[0]} unknown_lift_below={choice[1]}: out-of-scope rejected {choice[3]:.3f}, real questions refused {choice[2]:.3f}"
-        )
-    gentle = None
-    for score_cut, lift_cut in itertools.product([x / 100 for x in range(78, 92)], [x / 1000 for x in range(0, 80, 4)]):
-        refused = [tops[i][0][1] < score_cut or lift(tops[i]) < lift_cut for i in range(len(questions))]
-        rejected = sum(refused[i] for i in oos) / max(1, len(oos))
-        wrongly = sum(refused[i] for i in in_scope) / max(1, len(in_scope))
-        if wrongly <= 0.05 and (gentle is None or rejected > gentle[3]):
-            gentle = (score_cut, lift_cut, wrongly, rejected)
-    if gentle:
-        print(
-            f"refusing at most 5% of real questions: unknown_below={gentle[0]} unknown_lift_below={gentle[1]}: out-of-scope rejected {gentle[3]:.3f}, real refused {gentle[2]:.3f}"
-        )
+        cuts.append((score_cut, lift_cut, wrongly, sum(refused[i] for i in oos) / max(1, len(oos))))
+    strict = [c for c in cuts if c[3] >= 0.95]
+    gentle = [c for c in cuts if c[2] <= 0.05]
+    for label, pool, pick in (
+        ("rejecting >= 95% of out-of-scope", strict, lambda c: -c[2]),
+        ("refusing <= 5% of real questions", gentle, lambda c: c[3]),
+    ):
+        if pool:
+            c = max(pool, key=pick)
+            print(
+                f"{label}: unknown_below={c[0]} unknown_lift_below={c[1]}: out-of-scope rejected {c[3]:.3f}, real refused {c[2]:.3f}"
+            )
     for margin in (0.002, 0.004, 0.006, 0.01):
         ambiguous = [i for i in in_scope if len(tops[i]) > 1 and tops[i][0][1] - tops[i][1][1] < margin]
         wrong = [i for i in ambiguous if tops[i][0][0] not in questions[i].codes]
