@@ -10,11 +10,24 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.followup import names_something
 from actions.language import conversation_language
 from actions.render import procedure_answer
-from knowledge.retriever import AMBIGUOUS, UNKNOWN, KnowledgeUnavailable, LazyRetriever, Retriever
+from knowledge.retriever import AMBIGUOUS, UNKNOWN, KnowledgeUnavailable, LazyRetriever, Result, Retriever
 
 log = logging.getLogger(__name__)
+
+# What each question intent asks about; everything else gets the whole card.
+ASPECT_OF_INTENT = {
+    "ask_documents": "documents",
+    "ask_fee": "fee",
+    "ask_processing_time": "time",
+    "ask_where_to_file": "where",
+    "ask_online": "online",
+}
+# A follow-up stays on the procedure in context unless the question names another one clearly:
+# the current procedure must then score this far below the best match.
+SWITCH_MARGIN = 0.02
 
 # One retriever per action-server process, opened on first use (or warmed by actions.server).
 SHARED_RETRIEVER = LazyRetriever()
@@ -57,11 +70,18 @@ class ActionAnswerProcedure(Action):
             dispatcher.utter_message(text=UNAVAILABLE[lang])
             return []
 
+        aspect = ASPECT_OF_INTENT.get((tracker.latest_message.get("intent") or {}).get("name") or "", "all")
         chosen = next(tracker.get_latest_entity_values("procedure_code"), None)
         if chosen and chosen in retriever.records:
-            return self._answer(dispatcher, retriever, chosen, lang)
+            return self._answer(dispatcher, retriever, chosen, lang, aspect)
 
-        result = retriever.search(tracker.latest_message.get("text") or "", k=5)
+        text = tracker.latest_message.get("text") or ""
+        current = tracker.get_slot("procedure_code")
+        if current in retriever.records and aspect != "all" and not names_something(text):
+            return self._answer(dispatcher, retriever, current, lang, aspect)  # "how much is it?"
+        result = retriever.search(text, k=5)
+        if current in retriever.records and stays_on(current, result, aspect):
+            return self._answer(dispatcher, retriever, current, lang, aspect)
         if result.verdict == UNKNOWN or result.best is None:
             dispatcher.utter_message(text=NOT_FOUND[lang], json_message={"type": "not_found"})
             return []
@@ -78,10 +98,22 @@ class ActionAnswerProcedure(Action):
                 text=CHOOSE[lang], buttons=buttons, json_message={"type": "choices", "codes": [h.code for h in options]}
             )
             return []
-        return self._answer(dispatcher, retriever, result.best.code, lang)
+        return self._answer(dispatcher, retriever, result.best.code, lang, aspect)
 
     @staticmethod
-    def _answer(dispatcher: CollectingDispatcher, retriever: Retriever, code: str, lang: str) -> list[dict[str, Any]]:
-        text, card = procedure_answer(retriever.records[code], lang)
+    def _answer(
+        dispatcher: CollectingDispatcher, retriever: Retriever, code: str, lang: str, aspect: str = "all"
+    ) -> list[dict[str, Any]]:
+        text, card = procedure_answer(retriever.records[code], lang, aspect)
         dispatcher.utter_message(text=text, json_message=card)
         return [SlotSet("procedure_code", code)]
+
+
+def stays_on(current: str, result: Result, aspect: str) -> bool:
+    """Whether a question is a follow-up about the procedure in context rather than a new one."""
+    if aspect == "all":
+        return False  # "how do I ..." always starts afresh
+    if result.verdict == UNKNOWN or result.best is None:
+        return True  # nothing else named: "how much is it?"
+    scores = {h.code: h.score for h in result.hits}
+    return current in scores and scores[current] >= result.best.score - SWITCH_MARGIN

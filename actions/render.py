@@ -128,8 +128,11 @@ def documents(record: Procedure, w: _Writer) -> list[dict[str, Any]]:
     return out
 
 
+ASPECTS = ("all", "documents", "fee", "time", "where", "online")
+
+
 def procedure_answer(record: Procedure, lang: str, aspect: str = "all") -> tuple[str, dict[str, Any]]:
-    """The reply text and the `custom` card for one procedure."""
+    """The reply text and the `custom` card for one procedure; `aspect` narrows the text to what was asked."""
     w = _Writer(lang)
     title = w.text(record.title)
     docs = documents(record, w)
@@ -150,16 +153,26 @@ def procedure_answer(record: Procedure, lang: str, aspect: str = "all") -> tuple
         "portal_url": record.channels.portal_url,
         "labels": {k: w.label(k) for k in ("code", "documents", "fee", "time", "where")},
     }
-    lines = [f"{title} ({w.label('code')} {record.code})", card["summary"], f"{w.label('documents')}:"]
-    for doc in docs:
-        lines.append(f"• {doc['name']} — {doc['quantity']}" + (f" ({doc['when']})" if doc["when"] else ""))
-    lines += [
-        f"{w.label('fee')}: {card['fee']}",
-        f"{w.label('time')}: {card['processing_time']}",
-        f"{w.label('where')}: {card['where']}",
-        card["online_text"]
-        + (f": {record.channels.portal_url}" if record.channels.online is not OnlineLevel.none else ""),
-    ]
+    online_line = card["online_text"] + (
+        f": {record.channels.portal_url}" if record.channels.online is not OnlineLevel.none else ""
+    )
+    doc_lines = [f"• {d['name']} — {d['quantity']}" + (f" ({d['when']})" if d["when"] else "") for d in docs]
+    sections = {
+        "documents": [f"{w.label('documents')}:", *doc_lines]
+        if docs
+        else [f"{w.label('documents')}: {w.label('not_stated')}"],
+        "fee": [f"{w.label('fee')}: {card['fee']}"],
+        "time": [f"{w.label('time')}: {card['processing_time']}"],
+        "where": [f"{w.label('where')}: {card['where']}"],
+        "online": [online_line],
+    }
+    lines = [f"{title} ({w.label('code')} {record.code})"]
+    if aspect == "all":
+        lines.append(card["summary"])
+        for key in ("documents", "fee", "time", "where", "online"):
+            lines += sections[key]
+    else:
+        lines += sections[aspect]
     card["fell_back"] = w.fell_back
     if w.fell_back and LABELS["fallback_note"][lang]:
         lines.append(LABELS["fallback_note"][lang])

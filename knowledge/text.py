@@ -125,7 +125,7 @@ _VI_ASCII = frozenset(
         "chinh",
     ]
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[\w\u0980-\u09FF]+", re.UNICODE)  # Bengali vowel signs are marks, which \w leaves out
 # A Vietnamese syllable written without diacritics: onset, vowel cluster, final. Most English words
 # ("register", "where", "is") do not fit; the short ones that do ("to", "the", "my") are outnumbered.
 _VI_SYLLABLE = re.compile(

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.anyio
 
 def make_tracker(
     text: str = "", slots: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
-    entities: list[dict[str, Any]] | None = None,
+    entities: list[dict[str, Any]] | None = None, intent: str = "ask_procedure",
 ) -> Tracker:  # fmt: skip
-    latest = {"text": text, "intent": {"name": "ask_procedure"}, "entities": entities or []}
+    latest = {"text": text, "intent": {"name": intent}, "entities": entities or []}
     events = [{"event": "user", "text": text, "metadata": metadata or {}, "parse_data": latest}]
     return Tracker("citizen-1", slots or {}, latest, events, False, None, {}, "action_listen")
 
@@ -125,3 +125,63 @@ async def test_language_slot_is_chosen_then_sticky(dispatcher) -> None:  # type:
         dispatcher, make_tracker("khai sinh", metadata={"lang": "vi"}), {}
     )
     assert result == {"language": "vi"}
+
+
+def make_question(text: str, intent: str, slots: dict[str, Any] | None = None, lang: str = "vi") -> Tracker:
+    return make_tracker(text, slots=slots, metadata={"lang": lang}, intent=intent)
+
+
+async def test_follow_up_answers_the_aspect_of_the_procedure_in_context(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    tracker = make_question("lệ phí bao nhiêu", "ask_fee", slots={"procedure_code": "1.001193"})
+    events = await ActionAnswerProcedure(retriever).run(dispatcher, tracker, {})
+    assert events[0]["value"] == "1.001193"
+    [message] = dispatcher.messages
+    assert message["custom"]["aspect"] == "fee" and message["custom"]["code"] == "1.001193"
+    assert message["text"] == "Đăng ký khai sinh (mã 1.001193)\nLệ phí: Miễn phí (Miễn lệ phí khi đăng ký đúng hạn)"
+
+
+async def test_follow_up_in_english_and_bengali(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    slots = {"procedure_code": "1.001193"}
+    await ActionAnswerProcedure(retriever).run(
+        dispatcher, make_question("how long does it take", "ask_processing_time", slots, "en"), {}
+    )
+    await ActionAnswerProcedure(retriever).run(
+        dispatcher, make_question("কী কী কাগজ লাগবে", "ask_documents", slots, "bn"), {}
+    )
+    english, bengali = dispatcher.messages
+    assert english["text"].endswith(
+        "Processing time: 1 working days (Files received after 3 p.m. are returned the next working day)"
+    )
+    assert bengali["custom"]["aspect"] == "documents" and "প্রয়োজনীয় কাগজপত্র:" in bengali["text"]
+
+
+async def test_question_naming_another_procedure_switches(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    tracker = make_question("Đăng ký kết hôn mất bao lâu", "ask_processing_time", slots={"procedure_code": "1.001193"})
+    events = await ActionAnswerProcedure(retriever).run(dispatcher, tracker, {})
+    assert events[0]["value"] != "1.001193"
+    assert "kết hôn" in dispatcher.messages[0]["text"].lower()
+
+
+async def test_aspect_question_without_context_or_match_says_not_found(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    events = await ActionAnswerProcedure(retriever).run(
+        dispatcher, make_question("how much is it", "ask_fee", lang="en"), {}
+    )
+    assert events == [] and dispatcher.messages[0]["custom"] == {"type": "not_found"}
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("mất bao lâu vậy ạ", False),
+        ("how much is it", False),
+        ("can giay to gi", False),
+        ("কত দিন লাগবে", False),
+        ("làm hộ chiếu mất mấy ngày", True),
+        ("where do I apply for a driving licence", True),
+        ("পাসপোর্টের জন্য কী কাগজ লাগে", True),
+    ],
+)
+def test_follow_up_detection(text: str, names: bool) -> None:
+    from actions.followup import names_something
+
+    assert names_something(text) is names

@@ -137,6 +137,23 @@ def test_conversation_keeps_its_language(stack: Supervisor) -> None:
     assert again.json()["messages"][0]["text"].startswith("Hello!")
 
 
+def test_follow_up_stays_on_the_procedure(stack: Supervisor) -> None:
+    sender = f"e2e-{time.time_ns()}"
+
+    def ask(message: str) -> dict:
+        reply = requests.post(f"{stack.web}/api/chat", json={"sender": sender, "message": message}, timeout=60)
+        assert reply.status_code == 200, reply.text
+        return next(m for m in reply.json()["messages"] if m["custom"])
+
+    first = ask("tôi muốn đăng ký khai sinh cho con")
+    assert first["custom"]["code"] == "1.001193" and first["custom"]["aspect"] == "all"
+    fee = ask("lệ phí bao nhiêu")
+    assert fee["custom"]["code"] == "1.001193" and fee["custom"]["aspect"] == "fee"
+    assert fee["text"].startswith("Đăng ký khai sinh (mã 1.001193)") and "Lệ phí: Miễn phí" in fee["text"]
+    time_answer = ask("mất bao lâu")
+    assert time_answer["custom"]["aspect"] == "time" and "1 ngày làm việc" in time_answer["text"]
+
+
 def test_one_part_dying_stops_the_stack(stack: Supervisor) -> None:
     """Runs last in this module: it ends the stack."""
     actions = [pid for pid, cmd in stack.children().items() if "actions.server" in cmd]

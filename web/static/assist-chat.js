@@ -110,7 +110,8 @@
     } else {
       node = el("div", "msg msg-bot");
       var custom = entry.custom || {};
-      if (custom.type === "procedure") node.appendChild(this.card(custom));
+      // A whole-procedure answer becomes a card; a follow-up ("how much is it?") stays a short text.
+      if (custom.type === "procedure" && (custom.aspect || "all") === "all") node.appendChild(this.card(custom));
       else if (entry.text) node.appendChild(el("p", "msg-text", entry.text));
       if (entry.buttons && entry.buttons.length) node.appendChild(this.buttons(entry.buttons));
     }
