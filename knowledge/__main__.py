@@ -126,7 +126,6 @@ def cmd_eval(settings: KnowledgeSettings, file: str, as_json: bool, mode: str) -
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     env = dict(os.environ)
     if args.data_dir:
         env["ASSIST_DATA_DIR"] = args.data_dir
