@@ -28,6 +28,8 @@ ASPECT_OF_INTENT = {
 # A follow-up stays on the procedure in context unless the question names another one clearly:
 # the current procedure must then score this far below the best match.
 SWITCH_MARGIN = 0.02
+# When the match is ambiguous, offer (up to three) procedures scoring this close to the best.
+CHOICE_WITHIN = 0.02
 
 # One retriever per action-server process, opened on first use (or warmed by actions.server).
 SHARED_RETRIEVER = LazyRetriever()
@@ -86,7 +88,7 @@ class ActionAnswerProcedure(Action):
             dispatcher.utter_message(text=NOT_FOUND[lang], json_message={"type": "not_found"})
             return []
         if result.verdict == AMBIGUOUS:
-            options = [h for h in result.hits[:3] if result.best.score - h.score < 0.02]
+            options = [h for h in result.hits[:3] if result.best.score - h.score < CHOICE_WITHIN]
             buttons = [
                 {
                     "title": h.procedure.title.get(lang)[0],

@@ -71,6 +71,25 @@ async def test_choice_button_picks_the_procedure(retriever, dispatcher) -> None:
     assert dispatcher.messages[0]["custom"]["code"] == "2.000528"
 
 
+async def test_ambiguous_question_offers_choices(settings, fake_encoder, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    records = load_catalog(settings.catalog_dir)
+    version = index_mod.index_version(records)
+    index_mod.build(records, fake_encoder, settings.index_dir, version)
+    loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
+    # Every hit counts as "close" here, so the verdict is ambiguous and three choices are offered.
+    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.0, ambiguous_within=1.0))
+    events = await ActionAnswerProcedure(retriever).run(
+        dispatcher, make_tracker("đăng ký khai sinh", metadata={"lang": "en"}), {}
+    )
+    assert events == []
+    [message] = dispatcher.messages
+    codes = message["custom"]["codes"]
+    assert message["custom"]["type"] == "choices" and 1 <= len(codes) <= 3
+    assert message["text"] == "Which of these do you mean?"
+    assert [b["payload"] for b in message["buttons"]] == [f'/choose_procedure{{"procedure_code":"{c}"}}' for c in codes]
+    assert all(b["title"] == retriever.records[c].title.en for b, c in zip(message["buttons"], codes, strict=True))
+
+
 async def test_unknown_question_says_so(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
     events = await ActionAnswerProcedure(retriever).run(
         dispatcher, make_tracker("zzz qqq xxx", metadata={"lang": "vi"}), {}
