@@ -15,7 +15,7 @@ from pathlib import Path
 
 from knowledge import catalog as catalog_mod
 from knowledge import index as index_mod
-from knowledge.embedding import SentenceTransformerEncoder, ensure_default_model
+from knowledge.embedding import SentenceTransformerEncoder, ensure_default_model, resolve_model
 from knowledge.errors import InputError
 from knowledge.retriever import HYBRID, MODES, KnowledgeUnavailable, open_retriever
 from knowledge.settings import DEFAULT_MODEL, KnowledgeSettings
@@ -55,20 +55,11 @@ def cmd_model(settings: KnowledgeSettings) -> int:
 def cmd_build(settings: KnowledgeSettings, force: bool) -> int:
     records = catalog_mod.load_catalog(settings.catalog_dir, settings.imported_dir)
     version = index_mod.index_version(records)
-    if not force:
-        try:
-            meta = index_mod.read_meta(settings.index_dir)
-        except index_mod.IndexUnusable:
-            meta = {}
-        from knowledge.embedding import resolve_model
-
-        if (
-            meta.get("catalog") == version
-            and meta.get("model") == resolve_model(settings)[1]
-            and (settings.index_dir / index_mod.INDEX_FILE).is_file()
-        ):
-            print(f"index up to date: {len(records)} procedures, model {meta['model']}")
-            return 0
+    # Checked before loading the encoder, so an up-to-date index costs no model load.
+    model_id = resolve_model(settings)[1]
+    if not force and index_mod.is_current(settings.index_dir, model_id, version):
+        print(f"index up to date: {len(records)} procedures, model {model_id}")
+        return 0
     started = time.perf_counter()
     encoder = SentenceTransformerEncoder(settings)
     if force:

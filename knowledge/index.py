@@ -116,6 +116,8 @@ def build(
     """(rebuilt?, passages encoded now). Reuses vectors of passages whose text and model are unchanged."""
     import faiss
 
+    if is_current(out_dir, encoder.model_id, catalog_version):
+        return False, 0
     meta_path = out_dir / META_FILE
     old_meta: dict = {}
     old_vectors: np.ndarray | None = None
@@ -125,12 +127,6 @@ def build(
             old_vectors = np.load(out_dir / VECTORS_FILE)
         except (ValueError, OSError):
             old_meta, old_vectors = {}, None
-    if (
-        old_meta.get("model") == encoder.model_id
-        and old_meta.get("catalog") == catalog_version
-        and (out_dir / INDEX_FILE).is_file()
-    ):
-        return False, 0
 
     passages = [p for record in records for p in passages_of(record)]
     reusable: dict[str, np.ndarray] = {}
@@ -151,7 +147,7 @@ def build(
         "model": encoder.model_id,
         "catalog": catalog_version,
         "dim": int(vectors.shape[1]),
-        "kind": "hnsw" if len(vectors) > HNSW_ABOVE else "flat",
+        "kind": "hnsw" if hasattr(index, "hnsw") else "flat",
         "procedures": len(records),
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "passages": [{"code": p.code, "kind": p.kind, "lang": p.lang, "key": p.key} for p in passages],
@@ -164,6 +160,16 @@ def build(
     (out_dir / "vectors.tmp.npy").replace(out_dir / VECTORS_FILE)
     (out_dir / (META_FILE + ".tmp")).replace(meta_path)
     return True, len(todo)
+
+
+def is_current(index_dir: Path, model_id: str, catalog_version: str) -> bool:
+    """True when the index there was built from this catalogue version with this model, files complete."""
+    try:
+        meta = read_meta(index_dir)
+    except IndexUnusable:
+        return False
+    complete = (index_dir / INDEX_FILE).is_file() and (index_dir / VECTORS_FILE).is_file()
+    return complete and meta["model"] == model_id and meta["catalog"] == catalog_version
 
 
 def read_meta(index_dir: Path) -> dict:
