@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from scripts.supervise import ROOT, Stack, StackSettings
+from scripts.supervise import ROOT, Stack, StackSettings, free_port
 
 QUESTIONS = [
     ("tôi muốn đăng ký khai sinh cho con", "vi"),
@@ -29,12 +28,6 @@ QUESTIONS = [
     ("xin chào", "vi"),
 ]
 ROUNDS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _du_mb(path: Path) -> float | None:
@@ -83,7 +76,7 @@ def main() -> int:
         "rasa model": _du_mb(ROOT / "models"),
         "knowledge index": _du_mb(ROOT / "knowledge" / "data" / "index"),
     }
-    settings = StackSettings(rasa_port=_free_port(), actions_port=_free_port(), web_port=_free_port(), web_workers=2)
+    settings = StackSettings(rasa_port=free_port(), actions_port=free_port(), web_port=free_port(), web_workers=2)
     stack = Stack(settings, quiet=True)
     stack.start()
     try:

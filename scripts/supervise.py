@@ -10,6 +10,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -89,6 +90,13 @@ def _health_urls(s: StackSettings) -> dict[str, str]:
         "rasa": s.url(s.rasa_port) + "/status",
         "web": s.url(s.web_port) + "/healthz",
     }
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (for tests and benchmarks that start their own stack)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _die_with_parent() -> None:

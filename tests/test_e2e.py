@@ -19,15 +19,10 @@ import requests
 
 from knowledge.catalog import load_catalog
 from knowledge.settings import PROJECT_ROOT
+from scripts.supervise import free_port
 from tests.conftest import CATALOG
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _listening(port: int) -> bool:
@@ -38,9 +33,9 @@ def _listening(port: int) -> bool:
 class Supervisor:
     def __init__(self) -> None:
         self.ports = {
-            "ASSIST_RASA_PORT": _free_port(),
-            "ASSIST_ACTIONS_PORT": _free_port(),
-            "ASSIST_WEB_PORT": _free_port(),
+            "ASSIST_RASA_PORT": free_port(),
+            "ASSIST_ACTIONS_PORT": free_port(),
+            "ASSIST_WEB_PORT": free_port(),
         }
         env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "ASSIST_WEB_WORKERS": "1"}
         self.proc = subprocess.Popen(
