@@ -10,120 +10,16 @@ _BENGALI = re.compile(r"[\u0980-\u09FF]")
 _VI_MARKS = re.compile(r"[đơưăâêô]|[\u0300\u0301\u0303\u0309\u0323]", re.IGNORECASE)
 # Marks English never borrows ("café" and "fiancée" have only the acute).
 _VI_ONLY_MARKS = re.compile(r"[đơưăâêô]|[\u0303\u0309\u0323]", re.IGNORECASE)
-# Frequent Vietnamese syllables as people type them without diacritics; none is a common English word.
+# Frequent Vietnamese syllables as people type them without diacritics (a few, like "the" and "can",
+# are English words too: alone they do not make a sentence Vietnamese).
 _VI_ASCII = frozenset(
-    [
-        "toi",
-        "ban",
-        "muon",
-        "lam",
-        "the",
-        "nao",
-        "can",
-        "giay",
-        "gi",
-        "dau",
-        "bao",
-        "nhieu",
-        "lau",
-        "dang",
-        "ky",
-        "khai",
-        "sinh",
-        "ket",
-        "hon",
-        "cho",
-        "con",
-        "xin",
-        "chao",
-        "cam",
-        "on",
-        "tam",
-        "biet",
-        "ho",
-        "chieu",
-        "cuoc",
-        "thu",
-        "tuc",
-        "nop",
-        "phi",
-        "le",
-        "mat",
-        "may",
-        "ngay",
-        "cua",
-        "va",
-        "co",
-        "khong",
-        "duoc",
-        "nhu",
-        "la",
-        "minh",
-        "em",
-        "anh",
-        "chi",
-        "tru",
-        "thuong",
-        "xac",
-        "nhan",
-        "chung",
-        "thuc",
-        "cap",
-        "lai",
-        "doi",
-        "bang",
-        "xe",
-        "nha",
-        "dat",
-        "so",
-        "do",
-        "kinh",
-        "doanh",
-        "thue",
-        "bao",
-        "hiem",
-        "y",
-        "te",
-        "xa",
-        "hoi",
-        "tro",
-        "giup",
-        "cai",
-        "chinh",
-        "ly",
-        "lich",
-        "tu",
-        "phap",
-        "mau",
-        "don",
-        "tien",
-        "het",
-        "bi",
-        "ong",
-        "ba",
-        "vo",
-        "chong",
-        "chet",
-        "tu",
-        "o",
-        "phuong",
-        "tinh",
-        "huyen",
-        "viec",
-        "di",
-        "ve",
-        "nguoi",
-        "tre",
-        "be",
-        "dia",
-        "chi",
-        "truc",
-        "tuyen",
-        "hoac",
-        "sao",
-        "ban",
-        "chinh",
-    ]
+    """
+    toi ban muon lam the nao can giay gi dau bao nhieu lau dang ky khai sinh ket hon cho con xin
+    chao cam on tam biet ho chieu cuoc thu tuc nop phi le mat may ngay cua va co khong duoc nhu la
+    minh em anh chi tru thuong xac nhan chung thuc cap lai doi bang xe nha dat so do kinh doanh thue
+    bao hiem y te xa hoi tro giup cai chinh ly lich tu phap mau don tien het bi ong ba vo chong chet
+    tu o phuong tinh huyen viec di ve nguoi tre be dia chi truc tuyen hoac sao ban chinh
+    """.split()
 )
 _WORD = re.compile(r"[\w\u0980-\u09FF]+", re.UNICODE)  # Bengali vowel signs are marks, which \w leaves out
 # A Vietnamese syllable written without diacritics: onset, vowel cluster, final. Most English words
@@ -134,10 +30,16 @@ _VI_SYLLABLE = re.compile(
     r"(ch|ng|nh|[cmnpt]|[iouy])?$"
 )
 # Short English words that happen to fit the syllable shape; they count against Vietnamese.
-_EN_SHORT = frozenset(["hi", "the", "to", "my", "do", "i", "a", "in", "on", "me", "he", "she", "so", "no", "go", "we", "be", "by", "an", "at", "it", "is", "of", "or", "up", "oh"])
+_EN_SHORT = frozenset(
+    """
+    hi the to my do i a in on me he she so no go we be by an at it is of or up oh
+    """.split()
+)
 # Abbreviations people type at kiosks and on phones.
 _VI_SHORTHAND = frozenset(
-    ["cccd", "cmnd", "gplx", "bhyt", "bhxh", "lltp", "tncn", "cty", "dntn", "attp", "ko", "k", "dc", "đc", "vneid", "oto", "sdt", "mst", "hkd", "ubnd", "tthc", "dvc"]
+    """
+    cccd cmnd gplx bhyt bhxh lltp tncn cty dntn attp ko k dc đc vneid oto sdt mst hkd ubnd tthc dvc
+    """.split()
 )
 
 
