@@ -12,7 +12,7 @@ import numpy as np
 from knowledge import catalog as catalog_mod
 from knowledge import index as index_mod
 from knowledge.embedding import Encoder, SentenceTransformerEncoder, resolve_model
-from knowledge.schema import Procedure
+from knowledge.schema import LANGS, Procedure
 from knowledge.settings import KnowledgeSettings
 from knowledge.text import detect_language, fold, has_diacritics, words
 
@@ -42,19 +42,30 @@ def lift(ordered: list[tuple[str, float]], rank: int = 10) -> float:
 
 
 class LexicalIndex:
-    """BM25 (bm25s) over each procedure's Vietnamese text, diacritics folded, words and word pairs."""
+    """BM25 (bm25s) over each procedure's text in one language.
 
-    def __init__(self, records: list[Procedure]) -> None:
+    Vietnamese is folded (diacritics removed) and indexed as syllables plus syllable pairs, so a
+    question typed without diacritics matches; English and Bengali are indexed as lower-cased words.
+    """
+
+    def __init__(self, records: list[Procedure], lang: str = "vi") -> None:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+        self.lang = lang
         self.codes = [r.code for r in records]
         self._bm25 = bm25s.BM25()
-        if records:
-            self._bm25.index([lexical_tokens(_lexical_text(r)) for r in records], show_progress=False)
+        corpus = [self.tokens(_lexical_text(r, lang)) for r in records]
+        if records and any(corpus):
+            self._bm25.index(corpus, show_progress=False)
+        else:
+            self.codes = []
+
+    def tokens(self, text: str) -> list[str]:
+        return lexical_tokens(text) if self.lang == "vi" else words(text.lower())
 
     def top(self, text: str, depth: int) -> dict[str, float]:
-        tokens = lexical_tokens(text)
+        tokens = self.tokens(text)
         if not tokens or not self.codes:
             return {}
         scores = self._bm25.get_scores(tokens)
@@ -62,10 +73,11 @@ class LexicalIndex:
         return {self.codes[i]: float(scores[i]) for i in best if scores[i] > 0}
 
 
-def _lexical_text(record: Procedure) -> str:
-    parts = [record.title.vi, record.title.vi, *record.everyday_names.vi, record.summary.vi]
-    parts += [d.name.vi for d in record.documents[:6]]
-    return " . ".join(parts)
+def _lexical_text(record: Procedure, lang: str = "vi") -> str:
+    title = getattr(record.title, lang) or ""
+    parts = [title, title, *getattr(record.everyday_names, lang), getattr(record.summary, lang) or ""]
+    parts += [getattr(d.name, lang) or "" for d in record.documents[:6]]
+    return " . ".join(p for p in parts if p)
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -98,12 +110,20 @@ class Result:
 @dataclass(frozen=True)
 class Thresholds:
     # Cosine scores of multilingual-e5 sit high (0.7-0.9). Set with `python -m scripts.tune_retrieval`
-    # on knowledge/eval/devset.jsonl: the unknown cut refuses at most 5% of real questions.
-    unknown_below: float = 0.86  # best fused score below this: nothing relevant
+    # on knowledge/eval/devset.jsonl. The unknown cut looks at the best *dense* score, in the
+    # question's language: the lexical bonus says how many words matched, not whether the
+    # catalogue answers the question.
+    unknown_below: float = 0.865  # best dense score of a Vietnamese question below this: nothing relevant
+    unknown_offset_en: float = -0.005  # English questions score a little lower against our passages
+    unknown_offset_bn: float = -0.01  # and Bengali ones lower still
+    # Typed without diacritics, in-scope and out-of-scope questions get the same dense scores; what
+    # tells them apart is whether any catalogue words matched (best BM25 score).
+    unknown_lexical_plain_below: float = 6.0
     unknown_lift_below: float = 0.0  # best score minus the 10th best below this: nothing stands out
     ambiguous_within: float = 0.004  # second best this close to the best: let the citizen choose
     lexical_weight: float = 0.15  # how much a strong BM25 match adds to a Vietnamese query
     lexical_weight_plain: float = 0.8  # the same for Vietnamese typed without diacritics
+    lexical_weight_other: float = 0.4  # English and Bengali, against our own text in that language
     lexical_half: float = 32.0  # BM25 score at which the lexical bonus is half its weight
 
 
@@ -114,6 +134,8 @@ class Ranking:
     dense: dict[str, float]
     lexical: dict[str, float]
     fused: dict[str, float]
+    language: str = "vi"  # detected: vi, en or bn
+    plain: bool = False  # Vietnamese typed without diacritics
 
 
 class Retriever:
@@ -125,13 +147,13 @@ class Retriever:
         encoder: Encoder,
         loaded: index_mod.LoadedIndex,
         thresholds: Thresholds | None = None,
-        lexical: LexicalIndex | None = None,
+        lexical: dict[str, LexicalIndex] | None = None,
     ) -> None:
         self.records = {r.code: r for r in records}
         self.encoder = encoder
         self.loaded = loaded
         self.thresholds = thresholds or Thresholds()
-        self.lexical = lexical if lexical is not None else LexicalIndex(records)
+        self.lexical = lexical if lexical is not None else {lang: LexicalIndex(records, lang) for lang in LANGS}
         self._codes = [p.code for p in loaded.passages]
         self._plain = np.array([p.kind.endswith("_plain") for p in loaded.passages], dtype=bool)
 
@@ -142,8 +164,10 @@ class Retriever:
     def rank(self, text: str, depth: int = 50, mode: str = HYBRID) -> Ranking:
         """Dense scores (max over a procedure's passages), BM25 scores, and their fusion.
 
-        HYBRID adds BM25 only for Vietnamese-looking queries (lexical scores hurt English and Bengali);
-        DENSE and LEXICAL are the two halves alone, for comparison.
+        HYBRID adds BM25 in the query's language: Vietnamese BM25 scores hurt English and Bengali
+        questions, but BM25 over our own English and Bengali text helps them (measured in
+        `make bench`). DENSE and LEXICAL are the two halves alone, for comparison; LEXICAL is the
+        Vietnamese BM25 baseline over every record, including imports.
         """
         dense: dict[str, float] = {}
         language = detect_language(text)
@@ -158,13 +182,16 @@ class Retriever:
                 code = self._codes[row]
                 if score > dense.get(code, -np.inf):
                     dense[code] = float(score)
-        use_lexical = mode == LEXICAL or (mode == HYBRID and language == "vi")
-        lexical = self.lexical.top(text, depth) if use_lexical else {}
+        lexical_lang = "vi" if mode == LEXICAL else (language or "vi")
+        lexical = self.lexical[lexical_lang].top(text, depth) if mode != DENSE else {}
         if mode == LEXICAL:
-            return Ranking(dense, lexical, dict(lexical))
+            return Ranking(dense, lexical, dict(lexical), lexical_lang, plain_vi)
         t = self.thresholds
-        weight = t.lexical_weight_plain if plain_vi else t.lexical_weight
-        return Ranking(dense, lexical, fuse(dense, lexical, weight, t.lexical_half))
+        if lexical_lang != "vi":
+            weight = t.lexical_weight_other
+        else:
+            weight = t.lexical_weight_plain if plain_vi else t.lexical_weight
+        return Ranking(dense, lexical, fuse(dense, lexical, weight, t.lexical_half), lexical_lang, plain_vi)
 
     def search(self, text: str, k: int = 5, mode: str = HYBRID) -> Result:
         text = " ".join(text.split())
@@ -175,11 +202,19 @@ class Retriever:
         hits = [Hit(code, score, self.records[code]) for code, score in ordered[:k]]
         if mode == LEXICAL:
             return Result(CLEAR if hits else UNKNOWN, hits)
-        return Result(self._verdict(hits, lift(ordered)), hits)
+        return Result(self.verdict(hits, ranking, lift(ordered)), hits)
 
-    def _verdict(self, hits: list[Hit], lift: float) -> str:
+    def relevant(self, ranking: Ranking) -> bool:
+        """Whether the catalogue has anything for this question at all."""
         t = self.thresholds
-        if not hits or hits[0].score < t.unknown_below or lift < t.unknown_lift_below:
+        if ranking.plain:
+            return max(ranking.lexical.values(), default=0.0) >= t.unknown_lexical_plain_below
+        offset = {"en": t.unknown_offset_en, "bn": t.unknown_offset_bn}.get(ranking.language, 0.0)
+        return max(ranking.dense.values(), default=-1.0) >= t.unknown_below + offset
+
+    def verdict(self, hits: list[Hit], ranking: Ranking, lift: float) -> str:
+        t = self.thresholds
+        if not hits or not self.relevant(ranking) or lift < t.unknown_lift_below:
             return UNKNOWN
         if len(hits) > 1 and hits[0].score - hits[1].score < t.ambiguous_within:
             return AMBIGUOUS
