@@ -51,7 +51,7 @@ TIME_UNITS = {
 }
 
 
-class _Writer:
+class Writer:
     """Collects text in one language and remembers whether any of it fell back to Vietnamese."""
 
     def __init__(self, lang: str) -> None:
@@ -77,7 +77,7 @@ def _money(amount: int) -> str:
     return f"{amount:,}".replace(",", ".")
 
 
-def fee_text(record: Procedure, w: _Writer) -> str:
+def fee_text(record: Procedure, w: Writer) -> str:
     if not record.fees:
         return w.label("not_stated")
     parts = []
@@ -91,7 +91,7 @@ def fee_text(record: Procedure, w: _Writer) -> str:
     return "; ".join(parts)
 
 
-def time_text(record: Procedure, w: _Writer) -> str:
+def time_text(record: Procedure, w: Writer) -> str:
     t = record.processing_time
     if t is None:
         return w.label("not_stated")
@@ -100,17 +100,17 @@ def time_text(record: Procedure, w: _Writer) -> str:
     return f"{value} ({w.text(t.note)})" if t.note else value
 
 
-def where_text(record: Procedure, w: _Writer) -> str:
+def where_text(record: Procedure, w: Writer) -> str:
     agencies = ", ".join(w.text(a) for a in record.agencies)
     ways = [w.label(k) for k in ("in_person", "post") if getattr(record.channels, k)]
     return f"{agencies} — {', '.join(ways)}" if ways else agencies
 
 
-def online_text(record: Procedure, w: _Writer) -> str:
+def online_text(record: Procedure, w: Writer) -> str:
     return w.label(f"online_{record.channels.online.value}")
 
 
-def documents(record: Procedure, w: _Writer) -> list[dict[str, Any]]:
+def documents(record: Procedure, w: Writer) -> list[dict[str, Any]]:
     out = []
     for doc in record.documents:
         kind = COPY_KINDS[doc.kind][w.lang]
@@ -133,7 +133,7 @@ ASPECTS = ("all", "documents", "fee", "time", "where", "online")
 
 def procedure_answer(record: Procedure, lang: str, aspect: str = "all") -> tuple[str, dict[str, Any]]:
     """The reply text and the `custom` card for one procedure; `aspect` narrows the text to what was asked."""
-    w = _Writer(lang)
+    w = Writer(lang)
     title = w.text(record.title)
     docs = documents(record, w)
     card: dict[str, Any] = {
