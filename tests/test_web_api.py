@@ -38,7 +38,7 @@ def test_chat_passes_message_and_language_and_joins_card_to_text(client, rasa_re
     ]
     response = client.post("/api/chat", json={"sender": "citizen-0001", "message": " khai sinh ", "lang": "en"})
     assert response.status_code == 200
-    assert sent == [{"sender": "citizen-0001", "message": "khai sinh", "metadata": {"lang": "en"}}]
+    assert sent == [{"sender": "citizen-0001", "message": "khai sinh", "metadata": {"lang": "en", "channel": "portal"}}]
     assert response.get_json() == {
         "messages": [
             {
@@ -51,10 +51,14 @@ def test_chat_passes_message_and_language_and_joins_card_to_text(client, rasa_re
     }
 
 
-def test_lang_is_optional(client, rasa_replies) -> None:  # type: ignore[no-untyped-def]
+def test_lang_is_optional_and_the_kiosk_says_where_it_is(client, rasa_replies) -> None:  # type: ignore[no-untyped-def]
     sent, _ = rasa_replies
     assert client.post("/api/chat", json={"sender": "citizen-0001", "message": "hi"}).status_code == 200
-    assert sent[0]["metadata"] == {}
+    assert sent[0]["metadata"] == {"channel": "portal"}  # no lang: the bot detects it
+    body = {"sender": "citizen-0001", "message": "hi", "channel": "kiosk"}
+    assert client.post("/api/chat", json=body).status_code == 200
+    assert sent[1]["metadata"] == {"channel": "kiosk"}
+    assert _error(client.post("/api/chat", json={**body, "channel": "tv"}))["code"] == "bad_channel"
 
 
 @pytest.mark.parametrize(
@@ -114,3 +118,61 @@ def test_pages_are_served(client) -> None:  # type: ignore[no-untyped-def]
 def test_console_reports_rasa_down(client) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/console/", data={"text": "khai sinh"})
     assert response.status_code == 200 and b"not reachable" in response.data
+
+
+# -- drafts: QR code, print view, staff messages ----------------------------------------------------
+
+
+@pytest.fixture
+def store(app, tmp_path):  # type: ignore[no-untyped-def]
+    from actions.store import shared_store
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    app.config["DATABASE_URL"] = url
+    return shared_store(url)
+
+
+DRAFT = {
+    "sender_id": "citizen-0001",
+    "procedure_code": "1.001193",
+    "procedure_title": "Đăng ký khai sinh",
+    "language": "en",
+    "full_name": "Nguyễn Văn <b>An</b>",
+    "cccd": "001090012345",
+    "dob": "1990-03-15",
+    "phone": "0912345678",
+    "commune": "Phường Đông Kinh",
+    "delivery": "centre",
+    "online": "full",
+    "portal_url": "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=1.001193",
+}
+
+
+def test_qr_code_of_a_draft_is_an_svg(client, store) -> None:  # type: ignore[no-untyped-def]
+    draft = store.create_draft(**DRAFT)
+    response = client.get(f"/qr/{draft.reference}.svg")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.data.startswith(b"<?xml") and b"<svg" in response.data
+    assert _error(client.get("/qr/ZZZZ2222.svg"))["code"] == "not_found"
+    offline = store.create_draft(**{**DRAFT, "portal_url": None, "online": "none"})
+    assert _error(client.get(f"/qr/{offline.reference}.svg"))["code"] == "not_online"
+
+
+def test_print_view_shows_the_checklist_with_numbers_masked_and_text_escaped(client, store) -> None:  # type: ignore[no-untyped-def]
+    draft = store.create_draft(**DRAFT)
+    page = client.get(f"/print/{draft.reference.lower()}").get_data(as_text=True)
+    assert draft.reference in page and "Birth registration" in page
+    assert "Birth registration declaration form" in page  # the checklist, in the draft's language
+    assert "001090012345" not in page and "001******345" in page and "091****678" in page
+    assert "<b>An</b>" not in page and "&lt;b&gt;An&lt;/b&gt;" in page
+    assert f"/qr/{draft.reference}.svg" in page
+
+
+def test_staff_messages_reach_only_their_conversation_once(client, store) -> None:  # type: ignore[no-untyped-def]
+    handoff = store.open_handoff("citizen-0001", "portal", "vi", "0912345678")
+    store.post_staff_message(handoff.id, "Lan", "Chị sẽ gọi lại trong 5 phút")
+    assert client.get("/api/chat/updates?sender=someone-else-01").get_json() == {"messages": []}
+    body = client.get("/api/chat/updates?sender=citizen-0001").get_json()
+    assert body == {"messages": [{"from": "staff", "author": "Lan", "text": "Chị sẽ gọi lại trong 5 phút"}]}
+    assert client.get("/api/chat/updates?sender=citizen-0001").get_json() == {"messages": []}
+    assert _error(client.get("/api/chat/updates?sender=<x>"))["code"] == "bad_sender"

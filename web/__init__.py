@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from web import api, console, pages
+from web import api, console, drafts, pages
 from web.errors import register_error_handlers
 
 DEFAULTS: dict[str, Any] = {
@@ -15,6 +15,7 @@ DEFAULTS: dict[str, Any] = {
     "RASA_TIMEOUT_S": 30.0,
     "HEALTH_TIMEOUT_S": 2.0,
     "MAX_MESSAGE_CHARS": 1000,
+    "DATABASE_URL": "",  # empty: ASSIST_DATABASE_URL, else the SQLite file under var/
 }
 
 
@@ -31,5 +32,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(drafts.bp)
     register_error_handlers(app)
     return app

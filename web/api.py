@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from actions.store import StoreUnavailable
 from web import rasa_client
+from web.drafts import store_of
 from web.errors import ApiError, error_response
 
 bp = Blueprint("api", __name__)
@@ -16,13 +18,17 @@ LANGS = ("vi", "en", "bn")
 SENDER_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 
 
-def _read_chat_request() -> tuple[str, str, str | None]:
+CHANNELS = ("kiosk", "portal")
+
+
+def _read_chat_request() -> tuple[str, str, str | None, str]:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
     sender, message, lang = body.get("sender"), body.get("message"), body.get("lang")
+    channel = body.get("channel", "portal")
     if not isinstance(sender, str) or not SENDER_RE.match(sender):
         raise ApiError(400, "bad_sender", "sender must be 8-128 letters, digits, '-' or '_'")
     if not isinstance(message, str) or not message.strip():
@@ -32,7 +38,9 @@ def _read_chat_request() -> tuple[str, str, str | None]:
         raise ApiError(413, "message_too_long", f"message is longer than {limit} characters")
     if lang is not None and lang not in LANGS:
         raise ApiError(400, "bad_lang", "lang must be one of vi, en, bn")
-    return sender, message.strip(), lang
+    if channel not in CHANNELS:
+        raise ApiError(400, "bad_channel", "channel must be kiosk or portal")
+    return sender, message.strip(), lang, channel
 
 
 def _clean(message: dict[str, Any]) -> dict[str, Any]:
@@ -63,8 +71,8 @@ def merge_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @bp.post("/api/chat")
 def chat():  # type: ignore[no-untyped-def]
-    sender, message, lang = _read_chat_request()
-    metadata = {"lang": lang} if lang else {}
+    sender, message, lang, channel = _read_chat_request()
+    metadata = {"channel": channel, **({"lang": lang} if lang else {})}
     try:
         replies = rasa_client.send_message(
             current_app.config["RASA_URL"], sender, message, metadata, float(current_app.config["RASA_TIMEOUT_S"])
@@ -75,6 +83,20 @@ def chat():  # type: ignore[no-untyped-def]
             503, "assistant_unavailable", "The assistant is temporarily unavailable. Please try again shortly."
         )
     return jsonify({"messages": merge_messages([_clean(m) for m in replies])})
+
+
+@bp.get("/api/chat/updates")
+def updates():  # type: ignore[no-untyped-def]
+    """Messages staff wrote to this conversation since the last call (the client polls during a handoff)."""
+    sender = request.args.get("sender", "")
+    if not SENDER_RE.match(sender):
+        raise ApiError(400, "bad_sender", "sender must be 8-128 letters, digits, '-' or '_'")
+    try:
+        pending = store_of(current_app).take_staff_messages(sender)
+    except StoreUnavailable as exc:
+        current_app.logger.warning("app database unavailable: %s", exc)
+        return error_response(503, "database_unavailable", "Messages from staff cannot be fetched right now.")
+    return jsonify({"messages": [{"from": "staff", "author": author, "text": text} for author, text in pending]})
 
 
 @bp.get("/healthz")

@@ -8,21 +8,26 @@
   var script = document.currentScript;
   var mode = (script && script.getAttribute("data-mode")) || "kiosk";
   var apiUrl = new URL("/api/chat", script ? script.src : location.href).toString();
+  var baseUrl = new URL("/", script ? script.src : location.href).toString();
+  var POLL_MS = 5000;
   var STORE = "assist-chat-v1";
 
   var UI = {
     vi: { placeholder: "Nhập câu hỏi của bạn…", send: "Gửi", typing: "Trợ lý đang trả lời…", open: "Hỏi trợ lý",
           close: "Đóng", error: "Không kết nối được trợ lý. Vui lòng thử lại.", heading: "Trợ lý thủ tục hành chính",
           welcome: "Xin chào! Bạn cần làm thủ tục gì? Ví dụ: \"đăng ký khai sinh cho con\".",
-          code: "Mã thủ tục", docs: "Giấy tờ cần có", fee: "Lệ phí", time: "Thời gian", where: "Nơi nộp", portal: "Mở trên Cổng Dịch vụ công" },
+          code: "Mã thủ tục", docs: "Giấy tờ cần có", fee: "Lệ phí", time: "Thời gian", where: "Nơi nộp", portal: "Mở trên Cổng Dịch vụ công",
+          reference: "Mã tra cứu", print: "In phiếu", ticket: "Số thứ tự", staff: "Cán bộ" },
     en: { placeholder: "Type your question…", send: "Send", typing: "The assistant is typing…", open: "Ask the assistant",
           close: "Close", error: "Could not reach the assistant. Please try again.", heading: "Public services assistant",
           welcome: "Hello! What do you need to do? For example: \"register my baby's birth\".",
-          code: "Procedure code", docs: "Documents you need", fee: "Fee", time: "Processing time", where: "Where to file", portal: "Open on the Public Service Portal" },
+          code: "Procedure code", docs: "Documents you need", fee: "Fee", time: "Processing time", where: "Where to file", portal: "Open on the Public Service Portal",
+          reference: "Reference", print: "Print checklist", ticket: "Your number", staff: "Staff" },
     bn: { placeholder: "আপনার প্রশ্ন লিখুন…", send: "পাঠান", typing: "সহকারী উত্তর দিচ্ছে…", open: "সহকারীকে জিজ্ঞাসা করুন",
           close: "বন্ধ", error: "সহকারীর সাথে সংযোগ হয়নি। আবার চেষ্টা করুন।", heading: "সরকারি সেবা সহকারী",
           welcome: "নমস্কার! আপনি কী করতে চান? যেমন: \"শিশুর জন্ম নিবন্ধন\"।",
-          code: "প্রক্রিয়া কোড", docs: "প্রয়োজনীয় কাগজপত্র", fee: "ফি", time: "সময়", where: "কোথায় জমা দেবেন", portal: "পাবলিক সার্ভিস পোর্টালে খুলুন" }
+          code: "প্রক্রিয়া কোড", docs: "প্রয়োজনীয় কাগজপত্র", fee: "ফি", time: "সময়", where: "কোথায় জমা দেবেন", portal: "পাবলিক সার্ভিস পোর্টালে খুলুন",
+          reference: "রেফারেন্স", print: "চেকলিস্ট প্রিন্ট করুন", ticket: "আপনার নম্বর", staff: "কর্মী" }
   };
 
   function newSender() {
@@ -43,7 +48,8 @@
     this.root = root;
     this.persist = options.persist;
     var saved = this.persist ? this.load() : null;
-    this.state = saved || { sender: newSender(), lang: "vi", log: [] };
+    // lang is sent only once the citizen picked one; until then the bot detects it from the text.
+    this.state = saved || { sender: newSender(), lang: "vi", chosen: false, handoff: false, log: [] };
     this.build();
     if (this.state.log.length) {
       this.state.log.forEach(function (entry) { this.render(entry, false); }, this);
@@ -93,9 +99,11 @@
     this.root.appendChild(form);
   };
 
-  Chat.prototype.setLang = function (lang) {
+  Chat.prototype.setLang = function (lang, chosen) {
     if (!UI[lang]) return;
     this.state.lang = lang;
+    if (chosen) this.state.chosen = true;
+    if (this.onLang) this.onLang(lang);
     this.input.placeholder = this.t("placeholder");
     this.input.setAttribute("aria-label", this.t("placeholder"));
     this.sendButton.textContent = this.t("send");
@@ -111,8 +119,13 @@
       node = el("div", "msg msg-bot");
       var custom = entry.custom || {};
       // A whole-procedure answer becomes a card; a follow-up ("how much is it?") stays a short text.
+      if (entry.from === "staff") node.className = "msg msg-staff";
       if (custom.type === "procedure" && (custom.aspect || "all") === "all") node.appendChild(this.card(custom));
       else if (entry.text) node.appendChild(el("p", "msg-text", entry.text));
+      if (custom.type === "filing_draft") node.appendChild(this.draft(custom));
+      if (custom.type === "handoff" && custom.ticket) {
+        node.appendChild(el("p", "msg-ticket", this.t("ticket") + ": " + custom.ticket));
+      }
       if (entry.buttons && entry.buttons.length) node.appendChild(this.buttons(entry.buttons));
     }
     this.log.appendChild(node);
@@ -152,6 +165,27 @@
     return card;
   };
 
+  Chat.prototype.draft = function (d) {
+    var box = el("div", "draft");
+    box.appendChild(el("p", "draft-reference", this.t("reference") + ": " + d.reference));
+    if (d.qr) {
+      var img = el("img", "draft-qr");
+      img.src = new URL(d.qr, baseUrl).toString();
+      img.alt = "QR " + (d.portal_url || "");
+      img.width = 180;
+      img.height = 180;
+      box.appendChild(img);
+    }
+    if (d.print) {
+      var link = el("a", "draft-print", this.t("print"));
+      link.href = new URL(d.print, baseUrl).toString();
+      link.target = "_blank";
+      link.rel = "noopener";
+      box.appendChild(link);
+    }
+    return box;
+  };
+
   Chat.prototype.buttons = function (buttons) {
     var box = el("div", "msg-buttons");
     var self = this;
@@ -165,7 +199,12 @@
   };
 
   Chat.prototype.addBot = function (message, keep) {
-    var entry = { from: "bot", text: message.text, buttons: message.buttons || [], custom: message.custom || null };
+    var entry = { from: message.from || "bot", text: message.text, buttons: message.buttons || [], custom: message.custom || null };
+    var custom = entry.custom || {};
+    // The bot answers in the language it detected or was asked for: the screen follows.
+    if (custom.type === "language") this.setLang(custom.lang, true);
+    else if (custom.lang && custom.lang !== this.state.lang) this.setLang(custom.lang, false);
+    if (custom.type === "handoff" && custom.ticket) { this.state.handoff = true; this.poll(); }
     if (keep !== false) { this.state.log.push(entry); this.save(); }
     this.render(entry);
   };
@@ -180,7 +219,7 @@
     fetch(apiUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: this.state.sender, message: message, lang: this.state.lang })
+      body: JSON.stringify(this.request(message))
     }).then(function (response) {
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (result) {
@@ -196,6 +235,26 @@
     });
   };
 
+  Chat.prototype.request = function (message) {
+    var body = { sender: this.state.sender, message: message, channel: mode === "kiosk" ? "kiosk" : "portal" };
+    if (this.state.chosen) body.lang = this.state.lang;
+    return body;
+  };
+
+  // While staff handle the conversation, their messages are fetched every few seconds.
+  Chat.prototype.poll = function () {
+    if (this.polling) return;
+    var self = this;
+    this.polling = setInterval(function () {
+      fetch(new URL("/api/chat/updates?sender=" + encodeURIComponent(self.state.sender), baseUrl).toString())
+        .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+        .then(function (body) {
+          body.messages.forEach(function (m) { self.addBot({ from: "staff", text: self.t("staff") + " " + m.author + ": " + m.text }); });
+        })
+        .catch(function () { /* the server is back on the next tick */ });
+    }, POLL_MS);
+  };
+
   function startKiosk() {
     var root = document.getElementById("assist-chat");
     if (!root) return;
@@ -204,14 +263,16 @@
     document.querySelectorAll(".lang-switch [data-lang]").forEach(function (button) {
       button.addEventListener("click", function () {
         var lang = button.getAttribute("data-lang");
-        chat.setLang(lang);
-        document.documentElement.lang = lang;
-        if (heading) heading.textContent = chat.t("heading");
-        document.querySelectorAll(".lang-switch [data-lang]").forEach(function (b) {
-          b.setAttribute("aria-pressed", String(b === button));
-        });
+        chat.setLang(lang, true);
       });
     });
+    chat.onLang = function (lang) {
+      document.documentElement.lang = lang;
+      if (heading) heading.textContent = chat.t("heading");
+      document.querySelectorAll(".lang-switch [data-lang]").forEach(function (b) {
+        b.setAttribute("aria-pressed", String(b.getAttribute("data-lang") === lang));
+      });
+    };
   }
 
   function startWidget() {
@@ -232,6 +293,7 @@
       if (!panel.hidden) chat.input.focus();
     });
     if (chat.state.log.length) panel.hidden = false;
+    if (chat.state.handoff) chat.poll();
   }
 
   if (document.readyState === "loading") {
