@@ -136,6 +136,7 @@ class Ranking:
     fused: dict[str, float]
     language: str = "vi"  # detected: vi, en or bn
     plain: bool = False  # Vietnamese typed without diacritics
+    mode: str = HYBRID
 
 
 class Retriever:
@@ -185,13 +186,13 @@ class Retriever:
         lexical_lang = "vi" if mode == LEXICAL else (language or "vi")
         lexical = self.lexical[lexical_lang].top(text, depth) if mode != DENSE else {}
         if mode == LEXICAL:
-            return Ranking(dense, lexical, dict(lexical), lexical_lang, plain_vi)
+            return Ranking(dense, lexical, dict(lexical), lexical_lang, plain_vi, mode)
         t = self.thresholds
         if lexical_lang != "vi":
             weight = t.lexical_weight_other
         else:
             weight = t.lexical_weight_plain if plain_vi else t.lexical_weight
-        return Ranking(dense, lexical, fuse(dense, lexical, weight, t.lexical_half), lexical_lang, plain_vi)
+        return Ranking(dense, lexical, fuse(dense, lexical, weight, t.lexical_half), lexical_lang, plain_vi, mode)
 
     def search(self, text: str, k: int = 5, mode: str = HYBRID) -> Result:
         text = " ".join(text.split())
@@ -207,7 +208,7 @@ class Retriever:
     def relevant(self, ranking: Ranking) -> bool:
         """Whether the catalogue has anything for this question at all."""
         t = self.thresholds
-        if ranking.plain:
+        if ranking.plain and ranking.mode == HYBRID:
             return max(ranking.lexical.values(), default=0.0) >= t.unknown_lexical_plain_below
         offset = {"en": t.unknown_offset_en, "bn": t.unknown_offset_bn}.get(ranking.language, 0.0)
         return max(ranking.dense.values(), default=-1.0) >= t.unknown_below + offset
