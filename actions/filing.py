@@ -382,9 +382,13 @@ class ValidateFilingForm(FormValidationAction):
         intent = message.get("intent") or {}
         if intent.get("name") == "stop":
             return {}
-        # A well-formed number or date is an answer whatever NLU guessed; free text (a name, a
-        # place) could be anything, so there a confident question wins.
-        looks_valid = slot in STRUCTURED and _check(slot, text, tracker).ok
+        # A well-formed number or date is an answer whatever NLU guessed, and so is a name that
+        # starts with a family name or a place that says "ward"/"phường"; other free text could be
+        # anything, so there a confident question wins.
+        if slot in STRUCTURED:
+            looks_valid = _check(slot, text, tracker).ok
+        else:
+            looks_valid = v.plainly_a_name(text) if slot == "applicant_name" else v.plainly_a_place(text)
         if (
             not looks_valid
             and intent.get("name") in INTERRUPTIONS

@@ -64,6 +64,39 @@ def check_full_name(text: str) -> Checked:
     return Checked(" ".join(p[:1].upper() + p[1:].lower() for p in parts))
 
 
+# The commonest Vietnamese family names: together they cover the great majority of citizens. An
+# answer that starts with one is a name, whatever NLU made of it.
+FAMILY_NAMES = frozenset(
+    """
+    nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh đoàn trịnh trương lâm
+    lương mai cao hà quách thái tô tạ chu kiều la lữ triệu lưu lại tăng thạch tôn văn khúc nông
+    hứa giang mạc diệp tiêu âu vương quang châu
+    """.split()
+)
+FAMILY_NAMES_PLAIN = frozenset(fold(n) for n in FAMILY_NAMES)
+PLACE_WORDS = frozenset({"phuong", "xa", "thi", "dac", "ward", "commune", "town", "ওয়ার্ড", "কমিউন"})
+
+
+def plainly_a_name(text: str) -> bool:
+    """A well-formed full name starting with a Vietnamese family name ("Nguyễn Văn An").
+
+    Typed without diacritics the family name is ambiguous ("le" is Lê, and also lệ in "lệ phí"), so
+    there the words must also be capitalised ("Le Van An").
+    """
+    if not check_full_name(text).ok:
+        return False
+    words_ = unicodedata.normalize("NFC", text).split()
+    first = words_[0].lower()
+    if first in FAMILY_NAMES:
+        return True
+    return fold(first) == first and first in FAMILY_NAMES_PLAIN and all(w[:1].isupper() for w in words_)
+
+
+def plainly_a_place(text: str) -> bool:
+    """A commune or ward named as such ("Phường Đông Kinh", "xa Tan Thanh", "Dong Kinh ward")."""
+    return check_commune(text).ok and any(fold(w).lower() in PLACE_WORDS for w in text.split())
+
+
 def parse_date(text: str) -> dt.date | None:
     """Day first as Vietnamese write it (15/03/1990, 15-3-1990, 15.03.1990), or ISO 1990-03-15."""
     text = text.strip()

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -31,13 +32,20 @@ def _listening(port: int) -> bool:
 
 
 class Supervisor:
-    def __init__(self) -> None:
+    def __init__(self, database: Path | None = None) -> None:
         self.ports = {
             "ASSIST_RASA_PORT": free_port(),
             "ASSIST_ACTIONS_PORT": free_port(),
             "ASSIST_WEB_PORT": free_port(),
         }
-        env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "ASSIST_WEB_WORKERS": "1"}
+        self.database_url = f"sqlite:///{database or Path(tempfile.mkdtemp()) / 'app.db'}"
+        env = {
+            **os.environ,
+            **{k: str(v) for k, v in self.ports.items()},
+            "ASSIST_WEB_WORKERS": "1",
+            "ASSIST_DATABASE_URL": self.database_url,
+            "ASSIST_OPENING_HOURS": "mon-sun 00:00-23:59",  # staff always in, so handoffs give a ticket
+        }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scripts.supervise"], cwd=PROJECT_ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -113,6 +121,11 @@ def test_birth_registration_round_trip(stack: Supervisor, message: str, lang: st
     body = {"sender": f"e2e-{time.time_ns()}", "message": message} | ({"lang": lang} if lang else {})
     response = requests.post(f"{stack.web}/api/chat", json=body, timeout=60)
     assert response.status_code == 200, response.text
+    choices = [m for m in response.json()["messages"] if (m["custom"] or {}).get("type") == "choices"]
+    if choices:  # near-identical procedures: the citizen picks one with a button
+        assert "1.001193" in choices[0]["custom"]["codes"]
+        [button] = [b for b in choices[0]["buttons"] if "1.001193" in b["payload"]]
+        response = requests.post(f"{stack.web}/api/chat", json={**body, "message": button["payload"]}, timeout=60)
     cards = [m for m in response.json()["messages"] if (m["custom"] or {}).get("type") == "procedure"]
     assert len(cards) == 1, response.json()
     card, text = cards[0]["custom"], cards[0]["text"]
@@ -147,6 +160,67 @@ def test_follow_up_stays_on_the_procedure(stack: Supervisor) -> None:
     assert fee["text"].startswith("Đăng ký khai sinh (mã 1.001193)") and "Lệ phí: Miễn phí" in fee["text"]
     time_answer = ask("mất bao lâu")
     assert time_answer["custom"]["aspect"] == "time" and "1 ngày làm việc" in time_answer["text"]
+
+
+def test_ask_follow_up_file_and_check_status(stack: Supervisor) -> None:
+    """A citizen at the kiosk: question, follow-up, guided filing, then the status staff set."""
+    from actions.store import Store
+
+    sender = f"e2e-{time.time_ns()}"
+
+    def say(message: str) -> list[dict]:
+        body = {"sender": sender, "message": message, "channel": "kiosk"}
+        reply = requests.post(f"{stack.web}/api/chat", json=body, timeout=60)
+        assert reply.status_code == 200, reply.text
+        return reply.json()["messages"]
+
+    def custom(messages: list[dict], kind: str) -> dict:
+        found = [m["custom"] for m in messages if (m["custom"] or {}).get("type") == kind]
+        assert found, messages
+        return found[-1]
+
+    assert custom(say("tôi muốn đăng ký khai sinh cho con"), "procedure")["code"] == "1.001193"
+    assert custom(say("lệ phí bao nhiêu"), "procedure")["aspect"] == "fee"
+    started = say("tôi muốn nộp hồ sơ luôn")
+    assert custom(started, "procedure")["checklist"] and custom(started, "ask")["slot"] == "applicant_name"
+    assert custom(say("Nguyễn Văn An"), "ask")["slot"] == "cccd"
+    wrong = say("12345")
+    assert any("12" in (m["text"] or "") for m in wrong) and custom(wrong, "ask")["slot"] == "cccd"
+    assert custom(say("001090012345"), "ask")["slot"] == "dob"
+    assert custom(say("15/03/1990"), "ask")["slot"] == "phone"
+    # A question in the middle is answered, then the form asks again.
+    middle = say("mất bao lâu")
+    assert custom(middle, "procedure")["aspect"] == "time" and custom(middle, "ask")["slot"] == "phone"
+    assert custom(say("0912345678"), "ask")["slot"] == "commune"
+    assert custom(say("Phường Đông Kinh"), "ask")["slot"] == "delivery"
+    done = custom(say("centre"), "filing_draft")
+    assert done["code"] == "1.001193" and len(done["reference"]) == 8
+
+    qr = requests.get(f"{stack.web}{done['qr']}", timeout=10)
+    assert qr.status_code == 200 and qr.headers["Content-Type"].startswith("image/svg+xml")
+
+    store = Store(stack.database_url)
+    draft = store.get_draft(done["reference"])
+    assert draft is not None and draft.cccd == "001090012345" and draft.sender_id == sender
+    store.set_state(done["reference"], "ready", "Mời đến quầy 3", actor="e2e")
+    status = custom(say(f"kiểm tra hồ sơ {done['reference']}"), "status")
+    assert status == {"type": "status", "reference": done["reference"], "state": "ready", "note": "Mời đến quầy 3"}
+
+
+def test_talk_to_a_person_at_the_kiosk(stack: Supervisor) -> None:
+    from actions.store import Store
+
+    sender = f"e2e-{time.time_ns()}"
+    body = {"sender": sender, "message": "I want to talk to a person", "channel": "kiosk"}
+    messages = requests.post(f"{stack.web}/api/chat", json=body, timeout=60).json()["messages"]
+    handoff = next(m["custom"] for m in messages if (m["custom"] or {}).get("type") == "handoff")
+    assert handoff["ticket"] >= 1 and f"number is {handoff['ticket']}" in messages[0]["text"]
+    store = Store(stack.database_url)
+    request = store.handoff_of(sender)
+    assert request is not None and request.ticket == handoff["ticket"]
+    store.post_staff_message(request.id, "Lan", "Coming to you now")
+    updates = requests.get(f"{stack.web}/api/chat/updates", params={"sender": sender}, timeout=10).json()
+    assert updates == {"messages": [{"from": "staff", "author": "Lan", "text": "Coming to you now"}]}
 
 
 def test_one_part_dying_stops_the_stack(stack: Supervisor) -> None:

@@ -93,6 +93,9 @@ def test_names_places_and_delivery() -> None:
     assert v.check_delivery("centre").value == "centre"
     assert v.check_delivery("ডাকযোগে").value == "post"
     assert v.check_delivery("maybe").error == "choose"
+    assert v.plainly_a_name("Lê Văn An") and v.plainly_a_name("Le Van An") and v.plainly_a_name("nguyễn thị bình")
+    assert not v.plainly_a_name("lệ phí bao nhiêu") and not v.plainly_a_name("le phi bao nhieu")
+    assert v.plainly_a_place("Phường Đông Kinh") and not v.plainly_a_place("mất bao lâu")
 
 
 def test_masking_hides_identity_and_phone_numbers() -> None:
@@ -270,6 +273,11 @@ async def test_a_question_or_stop_interrupts_the_form_instead_of_filling_it() ->
     # A valid answer wins even when NLU guessed a question intent.
     result, _ = await run_validation("phone", "0912345678", intent="check_status")
     assert result["phone"] == "0912345678"
+    # A name that starts with a family name is a name, even when NLU is sure it is something else.
+    result, _ = await run_validation("applicant_name", "Nguyễn Văn An", intent="request_human", confidence=0.99)
+    assert result["applicant_name"] == "Nguyễn Văn An"
+    result, _ = await run_validation("commune", "phuong Dong Kinh", intent="ask_where_to_file", confidence=0.99)
+    assert result["commune"] == "phuong Dong Kinh"
     # Low confidence: the text is taken as the answer (and checked).
     result, _ = await run_validation("applicant_name", "Trần Thị Bình", intent="ask_fee", confidence=0.3)
     assert result["applicant_name"] == "Trần Thị Bình"

@@ -56,7 +56,9 @@ def test_every_test_message_gets_its_intent(tmp_path: Path) -> None:
     by_intent: dict[str, list[str]] = {}
     for story in stories["stories"]:
         for step in story["steps"]:
-            if "user" in step:
+            # nlu_fallback is not a class but a confidence threshold, which `rasa test nlu` does not
+            # apply: those messages (form answers, gibberish) are left to the conversation tests.
+            if "user" in step and step["intent"] != "nlu_fallback":
                 by_intent.setdefault(step["intent"], []).append(step["user"].strip())
     nlu = {
         "version": "3.1",

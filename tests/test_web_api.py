@@ -120,6 +120,14 @@ def test_console_reports_rasa_down(client) -> None:  # type: ignore[no-untyped-d
     assert response.status_code == 200 and b"not reachable" in response.data
 
 
+def test_silence_from_the_bot_becomes_a_polite_unavailable_reply(client, rasa_replies) -> None:  # type: ignore[no-untyped-def]
+    # Rasa replies with nothing when an action fails, e.g. while the action server restarts.
+    response = client.post("/api/chat", json={"sender": "citizen-0001", "message": "how much is a passport"})
+    assert response.status_code == 200
+    [message] = response.get_json()["messages"]
+    assert message["custom"] == {"type": "unavailable"} and message["text"].startswith("Sorry")
+
+
 # -- drafts: QR code, print view, staff messages ----------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from actions.store import StoreUnavailable
+from knowledge.text import detect_language
 from web import rasa_client
 from web.drafts import store_of
 from web.errors import ApiError, error_response
@@ -19,6 +20,11 @@ SENDER_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 
 
 CHANNELS = ("kiosk", "portal")
+NO_REPLY = {
+    "vi": "Xin lỗi, trợ lý tạm thời chưa trả lời được. Bạn vui lòng gửi lại câu hỏi sau ít phút.",
+    "en": "Sorry, the assistant is temporarily unavailable. Please send your question again in a moment.",
+    "bn": "দুঃখিত, সহকারী সাময়িকভাবে উত্তর দিতে পারছে না। কিছুক্ষণ পরে আবার প্রশ্নটি পাঠান।",
+}
 
 
 def _read_chat_request() -> tuple[str, str, str | None, str]:
@@ -82,7 +88,14 @@ def chat():  # type: ignore[no-untyped-def]
         return error_response(
             503, "assistant_unavailable", "The assistant is temporarily unavailable. Please try again shortly."
         )
-    return jsonify({"messages": merge_messages([_clean(m) for m in replies])})
+    messages = merge_messages([_clean(m) for m in replies])
+    if not messages:
+        # Rasa answers every message; silence means an action failed (the action server is down or
+        # restarting). The conversation itself is kept, so the citizen can simply ask again.
+        current_app.logger.warning("no reply from the bot for sender %s", sender[:8])
+        reply_lang = lang or detect_language(message) or "vi"
+        messages = [{"text": NO_REPLY[reply_lang], "buttons": [], "custom": {"type": "unavailable"}}]
+    return jsonify({"messages": messages})
 
 
 @bp.get("/api/chat/updates")
