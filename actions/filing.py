@@ -397,24 +397,6 @@ class ValidateFilingForm(FormValidationAction):
             return {}  # a question or request: the rules answer it, then the form asks again
         return {slot: text}
 
-    async def extract_applicant_name(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._answer(tracker, "applicant_name")
-
-    async def extract_cccd(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._answer(tracker, "cccd")
-
-    async def extract_dob(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._answer(tracker, "dob")
-
-    async def extract_phone(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._answer(tracker, "phone")
-
-    async def extract_commune(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._answer(tracker, "commune")
-
-    async def extract_delivery(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._answer(tracker, "delivery")
-
     # -- validation ---------------------------------------------------------------------------
 
     def _validate(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
@@ -435,23 +417,22 @@ class ValidateFilingForm(FormValidationAction):
             dispatcher.utter_message(text=message)
         return {slot: None, "filing_failures": failures}
 
-    async def validate_applicant_name(self, value, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._validate("applicant_name", value, dispatcher, tracker)
 
-    async def validate_cccd(self, value, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._validate("cccd", value, dispatcher, tracker)
+def _bind(slot: str) -> None:
+    """rasa-sdk calls extract_<slot> and validate_<slot>: one pair per field, all alike."""
 
-    async def validate_dob(self, value, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._validate("dob", value, dispatcher, tracker)
+    async def extract(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
+        return self._answer(tracker, slot)
 
-    async def validate_phone(self, value, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._validate("phone", value, dispatcher, tracker)
+    async def validate(self, value, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
+        return self._validate(slot, value, dispatcher, tracker)
 
-    async def validate_commune(self, value, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._validate("commune", value, dispatcher, tracker)
+    setattr(ValidateFilingForm, f"extract_{slot}", extract)
+    setattr(ValidateFilingForm, f"validate_{slot}", validate)
 
-    async def validate_delivery(self, value, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        return self._validate("delivery", value, dispatcher, tracker)
+
+for _slot in FIELDS:
+    _bind(_slot)
 
 
 def _check(slot: str, text: str, tracker: Tracker) -> v.Checked:

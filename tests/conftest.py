@@ -39,6 +39,37 @@ class FakeEncoder:
 
 
 @pytest.fixture
+def retriever(settings, fake_encoder):  # type: ignore[no-untyped-def]
+    """A retriever over the catalogue copy, with the fake encoder: any word overlap counts."""
+    from knowledge import index as index_mod
+    from knowledge.catalog import load_catalog
+    from knowledge.retriever import Retriever, Thresholds
+
+    records = load_catalog(settings.catalog_dir)
+    version = index_mod.index_version(records)
+    index_mod.build(records, fake_encoder, settings.index_dir, version)
+    loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
+    return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.0))
+
+
+# One applicant's filing draft, as the app database stores it.
+DRAFT_DETAILS: dict[str, Any] = {
+    "sender_id": "citizen-0001",
+    "procedure_code": "1.001193",
+    "procedure_title": "Đăng ký khai sinh",
+    "language": "vi",
+    "full_name": "Nguyễn Văn An",
+    "cccd": "001090012345",
+    "dob": "1990-03-15",
+    "phone": "0912345678",
+    "commune": "Phường Đông Kinh",
+    "delivery": "centre",
+    "online": "full",
+    "portal_url": "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=1.001193",
+}
+
+
+@pytest.fixture
 def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 

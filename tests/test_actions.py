@@ -29,15 +29,6 @@ def make_tracker(
 
 
 @pytest.fixture
-def retriever(settings, fake_encoder) -> Retriever:  # type: ignore[no-untyped-def]
-    records = load_catalog(settings.catalog_dir)
-    version = index_mod.index_version(records)
-    index_mod.build(records, fake_encoder, settings.index_dir, version)
-    loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
-    return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.0))
-
-
-@pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
 

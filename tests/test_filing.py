@@ -16,9 +16,7 @@ from actions.filing import ActionCancelFiling, ActionStartFiling, ActionSubmitFi
 from actions.handoff import ActionRequestHuman, ActionSubmitHandoff, HoursError, OpeningHours
 from actions.status import ActionCheckStatus, DatabaseStatusSource, find_reference, load_status_source
 from actions.store import STATES, Store, StoreUnavailable, new_reference, normalise_reference
-from knowledge import index as index_mod
-from knowledge.catalog import load_catalog
-from knowledge.retriever import Retriever, Thresholds
+from tests.conftest import DRAFT_DETAILS
 
 pytestmark = pytest.mark.anyio
 TODAY = dt.date(2026, 11, 21)
@@ -112,20 +110,7 @@ def store(tmp_path: Path) -> Store:
     return Store(f"sqlite:///{tmp_path / 'app.db'}")
 
 
-DETAILS = {
-    "sender_id": "citizen-1",
-    "procedure_code": "1.001193",
-    "procedure_title": "Đăng ký khai sinh",
-    "language": "vi",
-    "full_name": "Nguyễn Văn An",
-    "cccd": "001090012345",
-    "dob": "1990-03-15",
-    "phone": "0912345678",
-    "commune": "Phường Đông Kinh",
-    "delivery": "centre",
-    "online": "full",
-    "portal_url": "https://dichvucong.gov.vn/",
-}
+DETAILS = DRAFT_DETAILS
 
 
 def test_references_are_short_mixed_and_unambiguous() -> None:
@@ -198,15 +183,6 @@ def make_tracker(
         events.append({"event": "action", "name": "action_fallback"})
     events.append({"event": "user", "text": text, "metadata": metadata or {}, "parse_data": latest})
     return Tracker("citizen-1", slots or {}, latest, events, False, None, {}, "action_listen")
-
-
-@pytest.fixture
-def retriever(settings, fake_encoder) -> Retriever:  # type: ignore[no-untyped-def]
-    records = load_catalog(settings.catalog_dir)
-    version = index_mod.index_version(records)
-    index_mod.build(records, fake_encoder, settings.index_dir, version)
-    loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
-    return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.0))
 
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import DRAFT_DETAILS
 from web import rasa_client
 
 
@@ -140,20 +141,7 @@ def store(app, tmp_path):  # type: ignore[no-untyped-def]
     return shared_store(url)
 
 
-DRAFT = {
-    "sender_id": "citizen-0001",
-    "procedure_code": "1.001193",
-    "procedure_title": "Đăng ký khai sinh",
-    "language": "en",
-    "full_name": "Nguyễn Văn <b>An</b>",
-    "cccd": "001090012345",
-    "dob": "1990-03-15",
-    "phone": "0912345678",
-    "commune": "Phường Đông Kinh",
-    "delivery": "centre",
-    "online": "full",
-    "portal_url": "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=1.001193",
-}
+DRAFT = {**DRAFT_DETAILS, "language": "en", "full_name": "Nguyễn Văn <b>An</b>"}
 
 
 def test_qr_code_of_a_draft_is_an_svg(client, store) -> None:  # type: ignore[no-untyped-def]
