@@ -262,49 +262,20 @@ DELIVERY_BUTTONS = {
 }
 
 
-class _AskSlot(Action):
-    """Asks for one slot of a form in the conversation's language (Rasa calls action_ask_<slot>)."""
+def _ask_action(slot: str) -> type[Action]:
+    """action_ask_<slot>: asks for one field of a form in the conversation's language."""
 
-    slot = ""
-
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
         lang = conversation_language(tracker)
-        buttons = [{"title": t, "payload": p} for t, p in DELIVERY_BUTTONS[lang]] if self.slot == "delivery" else []
-        dispatcher.utter_message(
-            text=ASK[self.slot][lang], buttons=buttons, json_message={"type": "ask", "slot": self.slot}
-        )
+        buttons = [{"title": t, "payload": p} for t, p in DELIVERY_BUTTONS[lang]] if slot == "delivery" else []
+        dispatcher.utter_message(text=ASK[slot][lang], buttons=buttons, json_message={"type": "ask", "slot": slot})
         return []
 
-
-class ActionAskApplicantName(_AskSlot):
-    slot = "applicant_name"
+    return type(f"ActionAsk_{slot}", (Action,), {"name": lambda self: f"action_ask_{slot}", "run": run})
 
 
-class ActionAskCccd(_AskSlot):
-    slot = "cccd"
-
-
-class ActionAskDob(_AskSlot):
-    slot = "dob"
-
-
-class ActionAskPhone(_AskSlot):
-    slot = "phone"
-
-
-class ActionAskCommune(_AskSlot):
-    slot = "commune"
-
-
-class ActionAskDelivery(_AskSlot):
-    slot = "delivery"
-
-
-class ActionAskCallbackPhone(_AskSlot):
-    slot = "callback_phone"
+# One class per question, as Rasa looks them up by name (the forms' slots and callback_phone).
+ASK_ACTIONS = [_ask_action(slot) for slot in ASK]
 
 
 CHECKERS: dict[str, Callable[..., v.Checked]] = {
