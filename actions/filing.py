@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import validators as v
+from actions.followup import names_something
 from actions.language import conversation_language, latest_metadata
 from actions.procedures import SHARED_RETRIEVER
 from actions.render import Writer, procedure_answer, where_text
@@ -48,6 +49,14 @@ INTERRUPT_CONFIDENCE = 0.6
 STRUCTURED = frozenset({"cccd", "dob", "phone", "delivery"})
 FAILURES_BEFORE_HELP = 2
 
+# Words of "I want to file it now" that say nothing about which procedure (folded Vietnamese).
+FILING_WORDS = frozenset(
+    """
+    muon nop ho so luon bay gio ngay lam giup dien don to khai dang ky bat dau online truc tuyen di nha
+    want apply now start fill application form please help register submit right away today let us lets
+    চাই আবেদন শুরু এখনই করতে করুন ফর্ম পূরণ জমা দিতে সাহায্য
+    """.split()
+)
 ASK_WHICH = {
     "vi": 'Bạn muốn nộp hồ sơ thủ tục nào? Hãy hỏi tôi về thủ tục đó trước, ví dụ "làm hộ chiếu".',
     "en": 'Which procedure do you want to file? Ask me about it first, for example "apply for a passport".',
@@ -327,11 +336,13 @@ class ActionStartFiling(Action):
         if named in retriever.records:
             return retriever.records[named]
         text = tracker.latest_message.get("text") or ""
+        current = retriever.records.get(tracker.get_slot("procedure_code") or "")
+        if current is not None and not names_something(text, FILING_WORDS):
+            return current  # "I want to apply now": the procedure we were talking about
         result = retriever.search(text, k=3)
-        if result.verdict == CLEAR and result.best is not None:
+        if result.verdict == CLEAR and result.best is not None and names_something(text, FILING_WORDS):
             return result.best.procedure  # "I want to apply for a passport now"
-        current = tracker.get_slot("procedure_code")
-        return retriever.records.get(current) if current else None
+        return current
 
 
 class ValidateFilingForm(FormValidationAction):
@@ -529,9 +540,9 @@ class ActionSubmitFiling(Action):
             f"{names['delivery']}: {DELIVERY_NAMES[draft.delivery][lang]}",
         ]
         if online is not OnlineLevel.none:
-            lines += ["", *ONLINE_STEPS[lang], record.channels.portal_url or ""]
+            lines += [*ONLINE_STEPS[lang], record.channels.portal_url or ""]
         else:
-            lines += ["", IN_PERSON[lang].format(where=where_text(record, Writer(lang)))]
+            lines += [IN_PERSON[lang].format(where=where_text(record, Writer(lang)))]
         dispatcher.utter_message(
             text="\n".join(lines).strip(),
             json_message={

@@ -25,9 +25,9 @@ GENERIC = frozenset(
 GENERIC_PAIRS = ("ho so", "giay to", "le phi", "truc tuyen", "dich vu cong")
 
 
-def names_something(text: str) -> bool:
-    """True when, beyond question words, the text still says what it is about."""
+def names_something(text: str, also_generic: frozenset[str] = frozenset()) -> bool:
+    """True when, beyond question words (and `also_generic`), the text still says what it is about."""
     folded = " ".join(words(fold(text)))
     for pair in GENERIC_PAIRS:
         folded = folded.replace(pair, " ")
-    return any(w not in GENERIC and not w.isdigit() for w in folded.split())
+    return any(w not in GENERIC and w not in also_generic and not w.isdigit() for w in folded.split())

@@ -199,6 +199,16 @@ async def test_start_filing_shows_the_checklist_of_the_procedure_in_context(retr
     assert "Tờ khai đăng ký khai sinh" in dispatcher.messages[1]["text"]
 
 
+async def test_start_filing_stays_on_the_procedure_in_context_unless_another_is_named(retriever) -> None:  # type: ignore[no-untyped-def]
+    passport = {"procedure_code": "1.001456"}
+    for text in ("I want to apply now", "tôi muốn nộp hồ sơ luôn", "আবেদন শুরু করতে চাই"):
+        events = await ActionStartFiling(retriever).run(CollectingDispatcher(), make_tracker(text, slots=passport), {})
+        assert slot_events(events)["filing_code"] == "1.001456", text
+    named = make_tracker("tôi muốn nộp hồ sơ Đăng ký khai sinh", slots=passport)
+    events = await ActionStartFiling(retriever).run(CollectingDispatcher(), named, {})
+    assert slot_events(events)["filing_code"] == "1.001193"
+
+
 async def test_start_filing_without_a_procedure_asks_which(retriever) -> None:  # type: ignore[no-untyped-def]
     dispatcher = CollectingDispatcher()
     events = await ActionStartFiling(retriever).run(
