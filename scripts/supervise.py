@@ -134,8 +134,11 @@ class Stack:
 
     def start(self) -> None:
         s = self.settings
+        tracker_db = Path(self.env.get("ASSIST_TRACKER_DB") or ROOT / "var" / "tracker.db")
+        tracker_db.parent.mkdir(parents=True, exist_ok=True)
         env = {
             **self.env,
+            "ASSIST_TRACKER_DB": str(tracker_db),  # bot/endpoints.yml: conversations survive a restart
             "ASSIST_RASA_URL": s.url(s.rasa_port),
             "ASSIST_ACTIONS_URL": s.url(s.actions_port),
             "RASA_TELEMETRY_ENABLED": "false",

@@ -32,18 +32,20 @@ def _listening(port: int) -> bool:
 
 
 class Supervisor:
-    def __init__(self, database: Path | None = None) -> None:
+    def __init__(self, database: Path | None = None, tracker: Path | None = None) -> None:
         self.ports = {
             "ASSIST_RASA_PORT": free_port(),
             "ASSIST_ACTIONS_PORT": free_port(),
             "ASSIST_WEB_PORT": free_port(),
         }
-        self.database_url = f"sqlite:///{database or Path(tempfile.mkdtemp()) / 'app.db'}"
+        scratch = Path(tempfile.mkdtemp())
+        self.database_url = f"sqlite:///{database or scratch / 'app.db'}"
         env = {
             **os.environ,
             **{k: str(v) for k, v in self.ports.items()},
             "ASSIST_WEB_WORKERS": "1",
             "ASSIST_DATABASE_URL": self.database_url,
+            "ASSIST_TRACKER_DB": str(tracker or scratch / "tracker.db"),
             "ASSIST_OPENING_HOURS": "mon-sun 00:00-23:59",  # staff always in, so handoffs give a ticket
         }
         self.proc = subprocess.Popen(
@@ -241,6 +243,21 @@ def test_ctrl_c_stops_everything() -> None:
     assert sup.proc.wait(60) == 0
     for port in sup.ports.values():
         assert not _listening(port)
+
+
+def test_conversation_survives_a_restart(tmp_path: Path) -> None:
+    """The tracker store keeps the conversation: after a restart a follow-up still knows the procedure."""
+    sender = f"e2e-{time.time_ns()}"
+    for message, aspect in (("tôi muốn đăng ký khai sinh cho con", "all"), ("lệ phí bao nhiêu", "fee")):
+        sup = Supervisor(tmp_path / "app.db", tmp_path / "tracker.db")
+        assert sup.ready.wait(300), "".join(sup.output[-40:])
+        try:
+            reply = requests.post(f"{sup.web}/api/chat", json={"sender": sender, "message": message}, timeout=60)
+            card = next(m["custom"] for m in reply.json()["messages"] if m["custom"])
+            assert (card["code"], card["aspect"]) == ("1.001193", aspect), reply.json()
+        finally:
+            sup.proc.send_signal(signal.SIGINT)
+            sup.proc.wait(60)
 
 
 def test_killed_supervisor_leaves_no_server_behind() -> None:

@@ -20,6 +20,7 @@ ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "PYTHONWARNINGS": "ignore",
     "ASSIST_ACTIONS_URL": "http://127.0.0.1:5055",
+    "ASSIST_TRACKER_DB": "/tmp/assist-rasa-test-tracker.db",
 }
 
 pytestmark = pytest.mark.skipif(not RASA.exists(), reason="the Rasa environment is made by `make test`")
