@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.handoff import HoursError, OpeningHours
 from actions.language import SUPPORTED, conversation_language
+from actions.procedures import STAFF_BUTTON
 from knowledge.text import fold
 
 REPHRASE = {
@@ -25,7 +26,7 @@ OFFER_STAFF = {
     "bn": "এখনও বুঝতে পারিনি। আপনি কি একজন কর্মীর সাথে কথা বলতে চান? অথবা নিচে একটি সাধারণ কাজ বেছে নিন।",
 }
 BUTTONS = {
-    "staff": {"vi": "Gặp cán bộ", "en": "Talk to staff", "bn": "কর্মীর সাথে কথা বলুন"},
+    "staff": STAFF_BUTTON,
     "birth": {"vi": "Đăng ký khai sinh", "en": "Register a birth", "bn": "জন্ম নিবন্ধন"},
     "id": {"vi": "Làm căn cước", "en": "Identity card", "bn": "পরিচয়পত্র"},
 }

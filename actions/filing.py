@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions import validators as v
 from actions.followup import names_something
 from actions.language import conversation_language, latest_metadata
-from actions.procedures import SHARED_RETRIEVER
+from actions.procedures import SHARED_RETRIEVER, STAFF_BUTTON
 from actions.render import Writer, procedure_answer, where_text
 from actions.store import StoreUnavailable, shared_store
 from knowledge.retriever import CLEAR, KnowledgeUnavailable, Retriever
@@ -78,7 +78,6 @@ SAVE_FAILED = {
     "bn": "দুঃখিত, খসড়াটি সংরক্ষণ করা যায়নি (কিছুই সংরক্ষিত হয়নি)। কয়েক মিনিট পরে আবার চেষ্টা করুন বা কাউন্টারে কর্মীর সাহায্য নিন।",
 }
 RETRY = {"vi": "Thử lại", "en": "Try again", "bn": "আবার চেষ্টা করুন"}
-STAFF_BUTTON = {"vi": "Gặp cán bộ", "en": "Talk to staff", "bn": "কর্মীর সাথে কথা বলুন"}
 
 ERRORS: dict[str, dict[str, dict[str, str]]] = {
     "applicant_name": {

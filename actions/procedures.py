@@ -44,6 +44,7 @@ NOT_FOUND = {
     "en": "I couldn't find a procedure that matches. Please say what you need to do, for example \"register my baby's birth\", or ask a member of staff.",
     "bn": 'মিল আছে এমন কোনো প্রক্রিয়া পাইনি। কী করতে চান একটু স্পষ্ট করে বলুন, যেমন "শিশুর জন্ম নিবন্ধন", অথবা কর্মীর সাহায্য নিন।',
 }
+STAFF_BUTTON = {"vi": "Gặp cán bộ", "en": "Talk to staff", "bn": "কর্মীর সাথে কথা বলুন"}
 UNAVAILABLE = {
     "vi": "Xin lỗi, hệ thống tra cứu thủ tục tạm thời chưa sẵn sàng. Bạn vui lòng thử lại sau ít phút hoặc hỏi cán bộ tại quầy.",
     "en": "Sorry, the procedure search is temporarily unavailable. Please try again in a few minutes or ask staff at the counter.",
@@ -85,7 +86,11 @@ class ActionAnswerProcedure(Action):
         if current in retriever.records and stays_on(current, result, aspect):
             return self._answer(dispatcher, retriever, current, lang, aspect)
         if result.verdict == UNKNOWN or result.best is None:
-            dispatcher.utter_message(text=NOT_FOUND[lang], json_message={"type": "not_found"})
+            dispatcher.utter_message(
+                text=NOT_FOUND[lang],
+                buttons=[{"title": STAFF_BUTTON[lang], "payload": "/request_human"}],
+                json_message={"type": "not_found"},
+            )
             return []
         if result.verdict == AMBIGUOUS:
             options = [h for h in result.hits[:3] if result.best.score - h.score < CHOICE_WITHIN]

@@ -19,6 +19,7 @@ from sanic.request import Request
 
 from actions.procedures import SHARED_RETRIEVER
 from knowledge.retriever import KnowledgeUnavailable
+from knowledge.text import detect_language
 
 log = logging.getLogger("actions.server")
 
@@ -48,6 +49,7 @@ def build_app() -> Sanic:
 async def _warm() -> None:
     try:
         await asyncio.to_thread(SHARED_RETRIEVER.get)
+        await asyncio.to_thread(detect_language, "warm up the language detector")  # loads its profiles
         log.info("knowledge ready")
     except KnowledgeUnavailable as exc:
         log.error("knowledge unavailable: %s", exc)

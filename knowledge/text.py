@@ -69,7 +69,22 @@ def detect_language(text: str) -> str | None:
     shaped = sum(
         t in _VI_SHORTHAND or t in _VI_ASCII or (t not in _EN_SHORT and bool(_VI_SYLLABLE.match(t))) for t in tokens
     ) / len(tokens)
-    return "vi" if known >= 0.5 or shaped >= 0.9 else "en"
+    if known >= 0.5 or shaped >= 0.9:
+        return "vi"
+    # A second opinion from a maintained detector: langdetect alone reads a fifth of unaccented
+    # Vietnamese as something else, but when it does say Vietnamese it is nearly always right
+    # (dev + held-out questions: unaccented Vietnamese 0.962 -> 0.986 detected, English unchanged).
+    return "vi" if _langdetect(text) == "vi" else "en"
+
+
+def _langdetect(text: str) -> str | None:
+    from langdetect import DetectorFactory, LangDetectException, detect
+
+    DetectorFactory.seed = 0  # its sampling is random otherwise: the same text must get the same answer
+    try:
+        return detect(text)
+    except LangDetectException:
+        return None
 
 
 def has_diacritics(text: str) -> bool:
