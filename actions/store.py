@@ -11,10 +11,11 @@ import datetime as dt
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import (
     DateTime,
@@ -40,6 +41,8 @@ STATES = ("draft", "received", "processing", "ready", "done")
 # mixed so they never read as a word or a number; 31^8 ≈ 8.5e11 possibilities.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 8
+ALLOCATION_ATTEMPTS = 5  # draws of a reference or ticket number before giving up
+T = TypeVar("T")
 
 
 def new_reference() -> str:
@@ -224,20 +227,29 @@ class Store:
 
     # -- drafts -------------------------------------------------------------------------------
 
-    def create_draft(self, **fields: str | None) -> DraftView:
-        """Save a draft under a fresh reference; retried on the (unlikely) clash of two references."""
-        for _ in range(5):
+    def _retrying(self, work: Callable[[Session], T], what: str) -> T:
+        """Run `work` in a transaction; when a unique number it drew clashes with a concurrent
+        writer's (IntegrityError), roll back and draw again."""
+        for _ in range(ALLOCATION_ATTEMPTS):
             try:
                 with self.session() as session:
-                    row = Draft(reference=new_reference(), state=STATES[0], note="", **fields)
-                    session.add(row)
-                    session.flush()
-                    session.add(DraftEvent(draft_id=row.id, state=row.state, note="", actor="assistant"))
-                    return DraftView.of(row)
+                    return work(session)
             except StoreUnavailable as exc:
                 if not isinstance(exc.__cause__, IntegrityError):
                     raise
-        raise StoreUnavailable("could not allocate a unique reference")
+        raise StoreUnavailable(f"could not allocate {what}")
+
+    def create_draft(self, **fields: str | None) -> DraftView:
+        """Save a draft under a fresh reference; retried on the (unlikely) clash of two references."""
+
+        def add(session: Session) -> DraftView:
+            row = Draft(reference=new_reference(), state=STATES[0], note="", **fields)
+            session.add(row)
+            session.flush()
+            session.add(DraftEvent(draft_id=row.id, state=row.state, note="", actor="assistant"))
+            return DraftView.of(row)
+
+        return self._retrying(add, "a unique reference")
 
     def get_draft(self, reference: str) -> DraftView | None:
         with self.session() as session:
@@ -273,33 +285,28 @@ class Store:
         self, sender_id: str, channel: str, language: str, callback_phone: str | None = None
     ) -> HandoffView:
         """A new request, or the conversation's open one; kiosk tickets count up from 1 each day."""
-        for _ in range(5):
-            try:
-                with self.session() as session:
-                    existing = session.scalar(
-                        select(Handoff).where(Handoff.sender_id == sender_id, Handoff.state == "open")
-                    )
-                    if existing is not None:
-                        if callback_phone:
-                            existing.callback_phone = callback_phone
-                        return HandoffView.of(existing)
-                    day = now().date().isoformat()
-                    last = session.scalar(select(func.max(Handoff.ticket)).where(Handoff.day == day)) or 0
-                    row = Handoff(
-                        day=day,
-                        ticket=last + 1,
-                        sender_id=sender_id,
-                        channel=channel,
-                        language=language,
-                        callback_phone=callback_phone,
-                    )
-                    session.add(row)
-                    session.flush()
-                    return HandoffView.of(row)
-            except StoreUnavailable as exc:
-                if not isinstance(exc.__cause__, IntegrityError):
-                    raise  # two requests took the same ticket at once: try the next number
-        raise StoreUnavailable("could not allocate a ticket number")
+
+        def open_(session: Session) -> HandoffView:
+            existing = session.scalar(select(Handoff).where(Handoff.sender_id == sender_id, Handoff.state == "open"))
+            if existing is not None:
+                if callback_phone:
+                    existing.callback_phone = callback_phone
+                return HandoffView.of(existing)
+            day = now().date().isoformat()
+            last = session.scalar(select(func.max(Handoff.ticket)).where(Handoff.day == day)) or 0
+            row = Handoff(
+                day=day,
+                ticket=last + 1,  # two requests at once may take the same number: the second retries
+                sender_id=sender_id,
+                channel=channel,
+                language=language,
+                callback_phone=callback_phone,
+            )
+            session.add(row)
+            session.flush()
+            return HandoffView.of(row)
+
+        return self._retrying(open_, "a ticket number")
 
     def open_handoffs(self) -> list[HandoffView]:
         with self.session() as session:
