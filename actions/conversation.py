@@ -151,8 +151,9 @@ class ActionCentreInfo(Action):
         try:
             hours = OpeningHours.from_env()
             lines.append(f"{CENTRE['hours'][lang]}: {hours.describe(lang)}")
-            lines.append(CENTRE["open_now" if hours.is_open() else "closed_now"][lang])
-            payload["open_now"] = hours.is_open()
+            open_now = hours.is_open()
+            lines.append(CENTRE["open_now" if open_now else "closed_now"][lang])
+            payload["open_now"] = open_now
         except HoursError:
             pass  # a misconfigured setting: the supervisor's start-up check names it
         lines.append(CENTRE["anywhere"][lang])

@@ -354,14 +354,9 @@ class ValidateFilingForm(FormValidationAction):
 
     @staticmethod
     def _answer(tracker: Tracker, slot: str) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != slot:
-            return {}
-        message = tracker.latest_message or {}
-        text = (message.get("text") or "").strip()
-        if not text or text.startswith("/"):
-            return {}
-        intent = message.get("intent") or {}
-        if intent.get("name") == "stop":
+        text = typed_answer(tracker, slot)
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        if text is None or intent.get("name") == "stop":
             return {}
         # A well-formed number or date is an answer whatever NLU guessed, and so is a name that
         # starts with a family name or a place that says "ward"/"phường"; other free text could be
@@ -414,6 +409,14 @@ def _bind(slot: str) -> None:
 
 for _slot in FIELDS:
     _bind(_slot)
+
+
+def typed_answer(tracker: Tracker, slot: str) -> str | None:
+    """The citizen's text when the form is asking for `slot`; None for a button payload or nothing."""
+    if tracker.get_slot("requested_slot") != slot:
+        return None
+    text = ((tracker.latest_message or {}).get("text") or "").strip()
+    return text if text and not text.startswith("/") else None
 
 
 def _check(slot: str, text: str, tracker: Tracker) -> v.Checked:

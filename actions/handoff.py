@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import validators as v
-from actions.filing import ERRORS  # the phone number is checked and explained as in the filing form
+from actions.filing import ERRORS, typed_answer  # the phone number is read and explained as in the filing form
 from actions.language import conversation_language, latest_metadata
 from actions.store import Store, StoreUnavailable, shared_store
 
@@ -181,11 +181,9 @@ class ValidateCallbackForm(FormValidationAction):
         return "validate_callback_form"
 
     async def extract_callback_phone(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
-        if tracker.get_slot("requested_slot") != "callback_phone":
-            return {}
-        text = (tracker.latest_message.get("text") or "").strip()
+        text = typed_answer(tracker, "callback_phone")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not text or text.startswith("/") or (intent == "stop" and not v.check_phone(text).ok):
+        if text is None or (intent == "stop" and not v.check_phone(text).ok):
             return {}
         return {"callback_phone": text}
 
