@@ -54,7 +54,7 @@ def retriever(settings, fake_encoder):  # type: ignore[no-untyped-def]
 
 # One applicant's filing draft, as the app database stores it.
 DRAFT_DETAILS: dict[str, Any] = {
-    "sender_id": "citizen-0001",
+    "sender_id": "citizen-0001-4f7e2a",
     "procedure_code": "1.001193",
     "procedure_title": "Đăng ký khai sinh",
     "language": "vi",
@@ -93,9 +93,15 @@ def real_settings() -> KnowledgeSettings:
 
 
 @pytest.fixture
-def app_config() -> dict[str, Any]:
-    # Port 9 (discard) on loopback: nothing listens, so every call to Rasa fails fast.
-    return {"TESTING": True, "RASA_URL": "http://127.0.0.1:9", "ACTIONS_URL": "http://127.0.0.1:9"}
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    # Port 9 (discard) on loopback: nothing listens, so every call to Rasa fails fast. The app
+    # database is a scratch SQLite file: tests never touch var/.
+    return {
+        "TESTING": True,
+        "RASA_URL": "http://127.0.0.1:9",
+        "ACTIONS_URL": "http://127.0.0.1:9",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'web-app.db'}",
+    }
 
 
 @pytest.fixture

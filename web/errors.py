@@ -20,7 +20,8 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """True on the API's routes, which answer errors in the one JSON shape."""
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
@@ -31,7 +32,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        if not _wants_json():
+        if not wants_json():
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code, exc.description or exc.name)
