@@ -26,8 +26,9 @@ install: ## create .venv (3.11) and .venv-rasa (3.10) with pinned packages, if m
 	@scripts/ensure-venv $(VENV) "$(PYTHON311)" requirements.txt
 	@py310=$$(scripts/find-python310) && scripts/ensure-venv $(RASA_VENV) "$$py310" requirements-rasa.txt
 
-install-dev: install ## also the test and lint tools
+install-dev: install ## also the test and lint tools, and Chromium for the browser tests
 	@scripts/ensure-venv $(VENV) "$(PYTHON311)" requirements.txt requirements-dev.txt
+	@scripts/ensure-browser
 
 model: install ## convert the bundled embedding model once (or check the configured one)
 	@$(PY) -m knowledge model >/dev/null
