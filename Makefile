@@ -57,7 +57,8 @@ lint: install-dev ## ruff and mypy
 clean: ## remove trained models, the index and caches (keeps the environments)
 	rm -rf models knowledge/data/index .cache var
 
-bench: install train index ## retrieval quality and speed, NLU cross-validation, start-up, memory, latency, disk; writes results/
+bench: install train index ## retrieval quality and speed, NLU cross-validation, start-up, memory, latency, disk, load; writes results/
 	@$(PY) -m scripts.bench_knowledge
 	@$(PY) -m scripts.bench_nlu
 	@$(PY) -m scripts.bench_platform
+	@$(PY) -m scripts.bench_load

@@ -42,3 +42,9 @@ class ValidateSlotMappings(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"language": conversation_language(tracker)}
+
+    async def validate_language(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Already checked by extract_language; without this rasa-sdk logs a warning on every message."""
+        return {"language": value}

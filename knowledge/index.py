@@ -204,10 +204,13 @@ def load(index_dir: Path, model_id: str, catalog_version: str, records: list[Pro
     tune_for_search(index)
     by_code = {r.code: r for r in records}
     passages = []
-    for entry in meta["passages"]:
-        if entry["code"] not in by_code:
-            raise IndexUnusable(f"the index names unknown procedure {entry['code']}: {REBUILD_HINT}")
-        passages.append(Passage(entry["code"], entry["kind"], entry["lang"], ""))
+    try:
+        for entry in meta["passages"]:
+            if entry["code"] not in by_code:
+                raise IndexUnusable(f"the index names unknown procedure {entry['code']}: {REBUILD_HINT}")
+            passages.append(Passage(entry["code"], entry["kind"], entry["lang"], ""))
+    except (KeyError, TypeError):  # valid JSON, but not the list of passages `build` writes
+        raise IndexUnusable(f"{index_dir / META_FILE} is corrupt: {REBUILD_HINT}") from None
     if index.ntotal != len(passages):
         raise IndexUnusable(
             f"the index in {index_dir} holds {index.ntotal} vectors for {len(passages)} passages: {REBUILD_HINT}"

@@ -1,16 +1,12 @@
 """End to end: `python -m scripts.supervise` starts the real Rasa server, action server and web app
 (gunicorn) on free ports; a citizen's question travels web -> Rasa -> actions -> knowledge and back
-as a procedure card; Ctrl-C or the death of one part stops the whole stack."""
+as a procedure card; a part that dies is started again, one that keeps dying stops the whole stack,
+and so does Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,70 +15,17 @@ import pytest
 import requests
 
 from knowledge.catalog import load_catalog
-from knowledge.settings import PROJECT_ROOT
-from scripts.supervise import free_port
 from tests.conftest import CATALOG
+from tests.stack import Supervisor, listening
+
+__all__ = ["Supervisor"]  # other test modules import it from here
 
 pytestmark = pytest.mark.e2e
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Supervisor:
-    def __init__(self, database: Path | None = None, tracker: Path | None = None) -> None:
-        self.ports = {
-            "ASSIST_RASA_PORT": free_port(),
-            "ASSIST_ACTIONS_PORT": free_port(),
-            "ASSIST_WEB_PORT": free_port(),
-        }
-        scratch = Path(tempfile.mkdtemp())
-        self.database_url = f"sqlite:///{database or scratch / 'app.db'}"
-        env = {
-            **os.environ,
-            **{k: str(v) for k, v in self.ports.items()},
-            "ASSIST_WEB_WORKERS": "1",
-            "ASSIST_DATABASE_URL": self.database_url,
-            "ASSIST_TRACKER_DB": str(tracker or scratch / "tracker.db"),
-            "ASSIST_OPENING_HOURS": "mon-sun 00:00-23:59",  # staff always in, so handoffs give a ticket
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scripts.supervise"], cwd=PROJECT_ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        self.output: list[str] = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-            if line.startswith(">> ready in"):
-                self.ready.set()
-
-    @property
-    def web(self) -> str:
-        return f"http://127.0.0.1:{self.ports['ASSIST_WEB_PORT']}"
-
-    def children(self) -> dict[int, str]:
-        found = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    if int(stat[1]) == self.proc.pid:
-                        found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                except (OSError, IndexError):
-                    continue
-        return found
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Supervisor]:
-    sup = Supervisor()
+    sup = Supervisor(env={"ASSIST_MAX_RESTARTS": "1"})  # one restart, so the last test can see both behaviours
     if not sup.ready.wait(300):
         sup.proc.send_signal(signal.SIGINT)
         sup.proc.wait(60)
@@ -225,15 +168,30 @@ def test_talk_to_a_person_at_the_kiosk(stack: Supervisor) -> None:
     assert updates == {"messages": [{"from": "staff", "author": "Lan", "text": "Coming to you now"}]}
 
 
-def test_one_part_dying_stops_the_stack(stack: Supervisor) -> None:
-    """Runs last in this module: it ends the stack."""
-    actions = [pid for pid, cmd in stack.children().items() if "actions.server" in cmd]
-    assert len(actions) == 1
-    os.kill(actions[0], signal.SIGKILL)
+def test_a_dead_part_is_started_again_and_a_part_that_keeps_dying_stops_the_stack(stack: Supervisor) -> None:
+    """Runs last in this module: it ends the stack. ASSIST_MAX_RESTARTS=1 here (default 5)."""
+
+    def kill_actions() -> None:
+        actions = [pid for pid, cmd in stack.children().items() if "actions.server" in cmd]
+        assert len(actions) == 1
+        os.kill(actions[0], signal.SIGKILL)
+
+    mark = len(stack.output)
+    kill_actions()
+    assert stack.wait_for_line(">> actions is ready again", 120, after=mark), "".join(stack.output[mark:])
+    assert any("actions died (exit code -9); starting it again in 1 s" in line for line in stack.output[mark:])
+    assert stack.proc.poll() is None  # Rasa and the web app kept running meanwhile
+    body = {"sender": f"e2e-{time.time_ns()}", "message": "tôi muốn đăng ký khai sinh cho con"}
+    reply = requests.post(f"{stack.web}/api/chat", json=body, timeout=60)
+    assert any((m["custom"] or {}).get("type") in ("procedure", "choices") for m in reply.json()["messages"])
+
+    kill_actions()  # a second death within ten minutes is past the limit: everything stops
     assert stack.proc.wait(60) == 1
-    assert any("actions died" in line for line in stack.output)
-    for port in stack.ports.values():
-        assert not _listening(port)
+    assert any(
+        "actions died (exit code -9), 2 times in 10 minutes; stopping the others" in line for line in stack.output
+    )
+    for port in stack.all_ports:
+        assert not listening(port)
 
 
 def test_ctrl_c_stops_everything() -> None:
@@ -242,7 +200,7 @@ def test_ctrl_c_stops_everything() -> None:
     sup.proc.send_signal(signal.SIGINT)
     assert sup.proc.wait(60) == 0
     for port in sup.ports.values():
-        assert not _listening(port)
+        assert not listening(port)
 
 
 def test_conversation_survives_a_restart(tmp_path: Path) -> None:
@@ -266,6 +224,6 @@ def test_killed_supervisor_leaves_no_server_behind() -> None:
     sup.proc.kill()
     sup.proc.wait(10)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(_listening(p) for p in sup.ports.values()):
+    while time.monotonic() < deadline and any(listening(p) for p in sup.ports.values()):
         time.sleep(0.5)
-    assert not any(_listening(p) for p in sup.ports.values())
+    assert not any(listening(p) for p in sup.ports.values())
