@@ -9,7 +9,7 @@ PY        := $(VENV)/bin/python
 RASA      := $(RASA_VENV)/bin/rasa
 PYTHON311 ?= $(shell command -v python3.11 >/dev/null 2>&1 && python3.11 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3.11 || ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.11*/bin/python3.11 2>/dev/null | head -n1)
 RASA_MODEL := models/assistant.tar.gz
-BOT_FILES := config.yml $(shell find bot -name '*.yml' 2>/dev/null)
+BOT_FILES := config.yml $(shell find bot -name '*.yml' 2>/dev/null) $(wildcard bot/components/*.py)
 
 export RASA_TELEMETRY_ENABLED := false
 export OMP_WAIT_POLICY := PASSIVE

@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,7 +22,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.language import conversation_language
+from actions.procedures import SHARED_RETRIEVER
 from actions.store import REFERENCE_ALPHABET, REFERENCE_LENGTH, Store, StoreUnavailable, shared_store
+from knowledge.schema import Procedure
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +114,17 @@ UNAVAILABLE = {
 
 
 class ActionCheckStatus(Action):
-    def __init__(self, source: StatusSource | None = None) -> None:
+    def __init__(self, source: StatusSource | None = None, records: Mapping[str, Procedure] | None = None) -> None:
         self._source = source
+        self._records = records
+
+    def title(self, report: StatusReport, lang: str) -> str:
+        """The procedure's title in the citizen's language when the catalogue has it; else as saved."""
+        records = self._records
+        if records is None and SHARED_RETRIEVER.ready:  # warmed at start; never loaded just for a title
+            records = SHARED_RETRIEVER.get().records
+        record = records.get(report.procedure_code) if records and report.procedure_code else None
+        return record.title.get(lang)[0] if record is not None else report.procedure_title
 
     def name(self) -> str:
         return "action_check_status"
@@ -136,7 +148,7 @@ class ActionCheckStatus(Action):
             dispatcher.utter_message(text=NOT_FOUND[lang].format(ref=reference))
             return []
         state = STATE_NAMES.get(report.state, {}).get(lang, report.state)
-        lines = [REPORT[lang].format(ref=report.reference, title=report.procedure_title, state=state)]
+        lines = [REPORT[lang].format(ref=report.reference, title=self.title(report, lang), state=state)]
         if report.note:
             lines.append(NOTE[lang].format(note=report.note))
         dispatcher.utter_message(

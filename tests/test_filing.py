@@ -16,7 +16,8 @@ from actions.filing import ActionCancelFiling, ActionStartFiling, ActionSubmitFi
 from actions.handoff import ActionRequestHuman, ActionSubmitHandoff, HoursError, OpeningHours
 from actions.status import ActionCheckStatus, DatabaseStatusSource, find_reference, load_status_source
 from actions.store import STATES, Store, StoreUnavailable, new_reference, normalise_reference
-from tests.conftest import DRAFT_DETAILS
+from knowledge.catalog import load_catalog
+from tests.conftest import CATALOG, DRAFT_DETAILS
 
 pytestmark = pytest.mark.anyio
 TODAY = dt.date(2026, 11, 21)
@@ -355,6 +356,19 @@ class ProvinceSystem:
         from actions.status import StatusReport
 
         return StatusReport(reference, "ready", "", "1.001193", "Đăng ký khai sinh", dt.datetime(2026, 1, 1))
+
+
+async def test_status_names_the_procedure_in_the_citizens_language(store) -> None:  # type: ignore[no-untyped-def]
+    draft = store.create_draft(**DETAILS)
+    records = {r.code: r for r in load_catalog(CATALOG)}
+    record = records[draft.procedure_code]
+    action = ActionCheckStatus(DatabaseStatusSource(store), records)
+    for lang in ("en", "bn"):
+        dispatcher = CollectingDispatcher()
+        await action.run(dispatcher, make_tracker(f"status {draft.reference}", metadata={"lang": lang}), {})
+        title = getattr(record.title, lang)
+        assert title and title in dispatcher.messages[0]["text"]
+        assert draft.procedure_title not in dispatcher.messages[0]["text"]
 
 
 def test_status_source_is_pluggable() -> None:
