@@ -331,3 +331,11 @@ def test_an_unexpected_failure_is_still_the_json_shape(app_config, monkeypatch) 
     client = create_app({**app_config, "TESTING": False, "SECRET_KEY": "k" * 64}).test_client()
     response = client.post("/api/chat", json={"sender": SENDER, "message": "hi"})
     assert response.status_code == 500 and _error(response)["code"] == "internal_server_error"
+
+
+def test_feedback_with_a_thumb_that_is_not_text_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fuzz test: a list or object as the thumb must be a 400, not a crash."""
+    for thumb in ([], {"up": 1}, 1, None):
+        response = client.post("/api/feedback", json={"sender": "a" * 16 + "thumbs", "turn": 1, "thumb": thumb})
+        assert response.status_code == 400
+        assert response.get_json()["error"]["code"] == "bad_thumb"

@@ -179,7 +179,7 @@ def _read_feedback() -> tuple[str, int | None, int | None, int | None]:
     turn, thumb = body.get("turn"), body.get("thumb")
     if not isinstance(turn, int) or isinstance(turn, bool) or turn < 1:
         raise ApiError(400, "bad_turn", "turn must be the id of an answer, as /api/chat returned it")
-    if thumb not in THUMBS:
+    if not isinstance(thumb, str) or thumb not in THUMBS:
         raise ApiError(400, "bad_thumb", "thumb must be up or down")
     return sender, turn, THUMBS[thumb], None
 
