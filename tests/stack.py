@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -118,6 +119,17 @@ class Supervisor:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             self.proc.wait(60)
+
+
+@contextmanager
+def serving(sup: Supervisor, timeout: float = 300) -> Iterator[Supervisor]:
+    """The stack once every part answers (else the test fails with its last lines); stopped afterwards."""
+    try:
+        if not sup.ready.wait(timeout):
+            pytest.fail("stack did not become ready:\n" + "".join(sup.output[-40:]))
+        yield sup
+    finally:
+        sup.stop()
 
 
 @contextmanager

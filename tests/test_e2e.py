@@ -16,7 +16,7 @@ import requests
 
 from knowledge.catalog import load_catalog
 from tests.conftest import CATALOG
-from tests.stack import Supervisor, listening
+from tests.stack import Supervisor, listening, serving
 
 __all__ = ["Supervisor"]  # other test modules import it from here
 
@@ -25,15 +25,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Supervisor]:
-    sup = Supervisor(env={"ASSIST_MAX_RESTARTS": "1"})  # one restart, so the last test can see both behaviours
-    if not sup.ready.wait(300):
-        sup.proc.send_signal(signal.SIGINT)
-        sup.proc.wait(60)
-        pytest.fail("stack did not become ready:\n" + "".join(sup.output[-40:]))
-    yield sup
-    if sup.proc.poll() is None:
-        sup.proc.send_signal(signal.SIGINT)
-        sup.proc.wait(60)
+    # one restart allowed, so the last test can see both behaviours
+    with serving(Supervisor(env={"ASSIST_MAX_RESTARTS": "1"})) as sup:
+        yield sup
 
 
 def test_ready_message_lists_the_urls(stack: Supervisor) -> None:

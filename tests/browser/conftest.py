@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ import pytest
 import requests
 
 from knowledge.settings import PROJECT_ROOT
-from tests.test_e2e import Supervisor
+from tests.stack import Supervisor, serving
 
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
 # The kiosk's idle timeout in the test stack: long enough for any step of a test, short enough to wait for.
@@ -95,14 +94,8 @@ def stack(portal: PortalPage) -> Iterator[Supervisor]:
         patch.setenv("ASSIST_WIDGET_ORIGINS", portal.origin)  # the portal page may embed the widget
         sup = Supervisor()
     portal.widget_src = f"{sup.web}/static/assist-chat.js"
-    if not sup.ready.wait(300):
-        sup.proc.send_signal(signal.SIGINT)
-        sup.proc.wait(60)
-        pytest.fail("stack did not become ready:\n" + "".join(sup.output[-40:]))
-    yield sup
-    if sup.proc.poll() is None:
-        sup.proc.send_signal(signal.SIGINT)
-        sup.proc.wait(60)
+    with serving(sup):
+        yield sup
 
 
 def new_driver(width: int = 1280, height: int = 1024, lang: str = "vi") -> Any:
