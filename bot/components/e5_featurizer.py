@@ -56,7 +56,6 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self._cache: dict[str, np.ndarray] = {}  # cross-validation featurizes the same texts per fold
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -75,13 +74,15 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if t not in self._cache})
-        for start in range(0, len(missing), BATCH):
-            chunk = missing[start : start + BATCH]
-            vectors = _model().query(chunk)
-            for text, vector in zip(chunk, np.atleast_2d(vectors), strict=False):
-                self._cache[text] = (vector * float(self._config["scale"])).astype(np.float32)
-        return np.vstack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        """One vector per text; a text repeated in the batch is encoded once. Nothing is kept between
+        calls: the serving process sees every citizen's message and must not hold on to them."""
+        unique = sorted(set(texts))
+        vectors: dict[str, np.ndarray] = {}
+        for start in range(0, len(unique), BATCH):
+            chunk = unique[start : start + BATCH]
+            for text, vector in zip(chunk, np.atleast_2d(_model().query(chunk)), strict=True):
+                vectors[text] = (vector * float(self._config["scale"])).astype(np.float32)
+        return np.vstack([vectors[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
     def process(self, messages: list[Message]) -> list[Message]:
         featurizable = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TEXT).strip()]
