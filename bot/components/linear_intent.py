@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 ARRAYS, LABELS = "linear_intent.npz", "linear_intent.json"
 
 
-def _sentence_views(message: Message) -> tuple[scipy.sparse.spmatrix | None, np.ndarray | None]:
+View = tuple[scipy.sparse.spmatrix | None, np.ndarray | None]  # (sparse, dense) sentence features of a message
+
+
+def _sentence_views(message: Message) -> View:
     _, sparse = message.get_sparse_features(TEXT)
     _, dense = message.get_dense_features(TEXT)
     return (
@@ -80,12 +83,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     # -- features --------------------------------------------------------------------------------
 
-    def _matrix(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
+    def _matrix(self, views: list[View]) -> scipy.sparse.csr_matrix:
         """One row per message: L2-normalised sublinear TF-IDF of the sparse view, then the dense view."""
         assert self.idf is not None
         sparse_rows, dense_rows = [], []
-        for message in messages:
-            sparse, dense = _sentence_views(message)
+        for sparse, dense in views:
             width = self.idf.shape[0]
             if sparse is None or sparse.shape[1] != width:
                 sparse = scipy.sparse.csr_matrix((1, width))
@@ -113,17 +115,16 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len(labels) < 2:
             log.warning("LinearIntentClassifier needs at least two intents; nothing trained")
             return self._resource
-        first = next((s for s, _ in map(_sentence_views, examples) if s is not None), None)
+        views = [_sentence_views(m) for m in examples]
+        first = next((sparse for sparse, _ in views if sparse is not None), None)
         if first is None:
             raise ValueError("LinearIntentClassifier needs a sparse featurizer (CountVectorsFeaturizer) before it")
-        width = first.shape[1]
-        document_frequency = np.zeros(width)
-        for message in examples:
-            sparse, _ = _sentence_views(message)
+        document_frequency = np.zeros(first.shape[1])
+        for sparse, _ in views:
             if sparse is not None:
                 document_frequency[scipy.sparse.csr_matrix(sparse).indices] += 1
         self.idf = np.log((1 + len(examples)) / (1 + document_frequency)) + 1.0
-        X = self._matrix(examples)
+        X = self._matrix(views)
         y = np.array([labels.index(m.get(INTENT)) for m in examples])
         model = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]))
         model.fit(X, y)
@@ -135,7 +136,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def probabilities(self, messages: list[Message]) -> np.ndarray:
         assert self.coef is not None and self.intercept is not None
-        logits = np.asarray(self._matrix(messages) @ self.coef.T) + self.intercept
+        logits = np.asarray(self._matrix([_sentence_views(m) for m in messages]) @ self.coef.T) + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
