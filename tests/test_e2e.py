@@ -84,6 +84,15 @@ def test_conversation_keeps_its_language(stack: Supervisor) -> None:
     assert again.json()["messages"][0]["text"].startswith("Hello!")
 
 
+@pytest.mark.parametrize(("message", "lang"), [("tạm biệt", None), ("bye for now", "en"), ("বিদায়", "bn")])
+def test_goodbye_tells_the_client_to_offer_the_rating(stack: Supervisor, message: str, lang: str | None) -> None:
+    """The kiosk and the widget offer the 1-5 rating when the bot's reply carries {"type": "goodbye"}."""
+    body = {"sender": f"e2e-bye-{time.time_ns()}", "message": message, **({"lang": lang} if lang else {})}
+    messages = requests.post(f"{stack.web}/api/chat", json=body, timeout=60).json()["messages"]
+    assert [m["custom"] for m in messages if m["custom"]] == [{"type": "goodbye"}]
+    assert messages[0]["text"]
+
+
 def test_follow_up_stays_on_the_procedure(stack: Supervisor) -> None:
     sender = f"e2e-{time.time_ns()}"
 
