@@ -38,6 +38,19 @@ class Names(_Strict):
     bn: list[str] = Field(default_factory=list)
 
 
+class Questions(_Strict):
+    """Questions citizens ask about a procedure, in their own words; retrieval matches against them.
+
+    `vi_plain` holds Vietnamese as people type it on phones and kiosks: no diacritics, shorthand
+    ("ko", "dc", "cccd"). Folding `vi` gives the unaccented form of the others automatically.
+    """
+
+    vi: list[str] = Field(default_factory=list)
+    vi_plain: list[str] = Field(default_factory=list)
+    en: list[str] = Field(default_factory=list)
+    bn: list[str] = Field(default_factory=list)
+
+
 class Level(str, Enum):
     central = "central"
     province = "province"
@@ -105,6 +118,7 @@ class Procedure(_Strict):
     title: Text
     summary: Text
     everyday_names: Names = Field(default_factory=Names)
+    questions: Questions = Field(default_factory=Questions)
     levels: list[Level] = Field(default_factory=list)  # empty only for imports whose source gives none
     field: Text
     agencies: list[Text] = Field(default_factory=list)
