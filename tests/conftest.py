@@ -37,6 +37,9 @@ class FakeEncoder:
         self.calls += len(texts)
         return np.stack([self._vec(t) for t in texts])
 
+    def encode_questions(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self.encode_passages(texts, progress)
+
 
 @pytest.fixture
 def retriever(settings, fake_encoder):  # type: ignore[no-untyped-def]
@@ -49,7 +52,9 @@ def retriever(settings, fake_encoder):  # type: ignore[no-untyped-def]
     version = index_mod.index_version(records)
     index_mod.build(records, fake_encoder, settings.index_dir, version)
     loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
-    return Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.0))
+    return Retriever(
+        records, fake_encoder, loaded, Thresholds(unknown_question_below=0.55, outside_margin=0.0, ambiguous_within=0.0)
+    )
 
 
 # One applicant's filing draft, as the app database stores it.

@@ -68,7 +68,9 @@ async def test_ambiguous_question_offers_choices(settings, fake_encoder, dispatc
     index_mod.build(records, fake_encoder, settings.index_dir, version)
     loaded = index_mod.load(settings.index_dir, fake_encoder.model_id, version, records)
     # Every hit counts as "close" here, so the verdict is ambiguous and three choices are offered.
-    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.0, ambiguous_within=1.0))
+    retriever = Retriever(
+        records, fake_encoder, loaded, Thresholds(unknown_question_below=0.0, outside_margin=-2.0, ambiguous_within=1.0)
+    )
     events = await ActionAnswerProcedure(retriever).run(
         dispatcher, make_tracker("đăng ký khai sinh", metadata={"lang": "en"}), {}
     )
@@ -178,7 +180,7 @@ async def test_question_naming_another_procedure_switches(retriever, dispatcher)
 
 async def test_aspect_question_without_context_or_match_says_not_found(retriever, dispatcher) -> None:  # type: ignore[no-untyped-def]
     events = await ActionAnswerProcedure(retriever).run(
-        dispatcher, make_question("how much is it", "ask_fee", lang="en"), {}
+        dispatcher, make_question("how much then", "ask_fee", lang="en"), {}
     )
     assert events == [] and dispatcher.messages[0]["custom"] == {"type": "not_found"}
 

@@ -9,7 +9,8 @@ import pytest
 from knowledge import index as index_mod
 from knowledge.catalog import load_catalog
 from knowledge.retriever import AMBIGUOUS, CLEAR, UNKNOWN, Retriever, Thresholds
-from tests.conftest import FakeEncoder
+from knowledge.text import fold
+from tests.conftest import CATALOG, FakeEncoder
 
 
 def _build(settings, encoder):  # type: ignore[no-untyped-def]
@@ -24,7 +25,7 @@ def test_build_then_skip_when_nothing_changed(settings, fake_encoder) -> None:  
     _, _, (rebuilt, encoded) = _build(settings, fake_encoder)
     assert (rebuilt, encoded) == (False, 0)
     loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
-    assert {p.code for p in loaded.passages} == {r.code for r in records}
+    assert {p.code for p in loaded.passages} == {r.code for r in records} | {index_mod.OUTSIDE}
 
 
 def test_only_changed_passages_are_encoded_again(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
@@ -35,6 +36,51 @@ def test_only_changed_passages_are_encoded_again(settings, fake_encoder) -> None
     _, _, (rebuilt, encoded) = _build(settings, counter)
     assert rebuilt
     assert 0 < encoded <= 5  # the title passages (with and without diacritics) and those that quote the title
+
+
+def test_stored_questions_are_encoded_as_queries(settings) -> None:  # type: ignore[no-untyped-def]
+    """e5 pairs a question with a question under the "query" prompt, with a text under "passage"."""
+
+    class Recording(FakeEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.as_questions: list[str] = []
+
+        def encode_questions(self, texts: list[str], progress: bool = False):  # type: ignore[no-untyped-def]
+            self.as_questions += texts
+            return super().encode_questions(texts, progress)
+
+    encoder = Recording()
+    records, _, _ = _build(settings, encoder)
+    birth = next(r for r in records if r.code == "1.001193")
+    asked = set(encoder.as_questions)
+    assert set(birth.questions.vi) <= asked and set(birth.questions.bn) <= asked
+    assert set(birth.questions.vi_plain) <= asked
+    assert birth.title.vi not in asked  # titles, names and summaries stay passages
+    outside = index_mod.outside_questions()
+    assert set(outside["en"]) <= asked
+
+
+def test_every_procedure_of_ours_has_questions_in_each_language() -> None:
+    """Stored questions are what most citizen questions match; a procedure without them is hard to find."""
+    for record in load_catalog(CATALOG):
+        q = record.questions
+        counts = {"vi": len(q.vi), "vi_plain": len(q.vi_plain), "en": len(q.en), "bn": len(q.bn)}
+        assert min(counts.values()) >= 5, (record.code, counts)
+        titles = {fold(t) for t in (record.title.vi, record.title.en or "", record.title.bn or "")}
+        assert not titles & {fold(x) for x in [*q.vi, *q.vi_plain, *q.en, *q.bn]}, record.code
+
+
+def test_out_of_scope_file_is_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "out_of_scope.yml"
+    bad.write_text("vi: [ok]\nfr: [non]\n", encoding="utf-8")
+    with pytest.raises(index_mod.IndexUnusable, match=r"out_of_scope.yml: expected lists under vi, vi_plain, en, bn"):
+        index_mod.outside_questions(bad)
+    bad.write_text("vi: [ok, 3]\n", encoding="utf-8")
+    with pytest.raises(index_mod.IndexUnusable, match=r"field vi must be a list of non-empty strings"):
+        index_mod.outside_questions(bad)
+    with pytest.raises(index_mod.IndexUnusable, match=r"missing.yml is missing"):
+        index_mod.outside_questions(tmp_path / "missing.yml")
 
 
 def test_refuses_other_model_and_changed_catalogue(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
@@ -67,12 +113,30 @@ def test_meta_records_model_and_catalogue(settings, fake_encoder) -> None:  # ty
 def test_verdicts(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
     records, version, _ = _build(settings, fake_encoder)
     loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
-    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.5, ambiguous_within=0.05))
+    retriever = Retriever(
+        records,
+        fake_encoder,
+        loaded,
+        Thresholds(unknown_question_below=0.3, outside_margin=-1.0, ambiguous_within=0.05),
+    )
     result = retriever.search("Đăng ký khai sinh")
     assert result.verdict in (CLEAR, AMBIGUOUS) and result.best is not None
     assert result.best.procedure.title.vi.startswith("Đăng ký khai sinh")
     assert retriever.search("zzz qqq xxx").verdict == UNKNOWN
     assert retriever.search("   ").verdict == UNKNOWN
+
+
+def test_a_question_nearer_to_a_stored_out_of_scope_question_is_unknown(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
+    records, version, _ = _build(settings, fake_encoder)
+    loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
+    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_question_below=0.0))
+    outside = index_mod.outside_questions()
+    for lang in ("vi", "en", "bn"):
+        text = outside[lang][0]
+        assert retriever.search(text).verdict == UNKNOWN, text
+    birth = next(r for r in records if r.code == "1.001193")
+    result = retriever.search(birth.questions.en[0])
+    assert result.verdict != UNKNOWN and result.best is not None and result.best.code == "1.001193"
 
 
 def test_lexical_half_finds_vietnamese_typed_without_diacritics(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
@@ -81,7 +145,7 @@ def test_lexical_half_finds_vietnamese_typed_without_diacritics(settings, fake_e
     assert lexical_tokens("Đăng ký khai sinh") == ["dang", "ky", "khai", "sinh", "dang_ky", "ky_khai", "khai_sinh"]
     records, version, _ = _build(settings, fake_encoder)
     loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
-    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.0))
+    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_question_below=0.0, outside_margin=-2.0))
     assert retriever.search("dang ky ket hon", mode=LEXICAL).best.code in {"1.000894", "2.000806"}  # type: ignore[union-attr]
     assert retriever.rank("dang ky ket hon", mode=HYBRID).lexical
 
@@ -91,7 +155,7 @@ def test_english_and_bengali_questions_match_our_text_in_their_own_language(sett
 
     records, version, _ = _build(settings, fake_encoder)
     loaded = index_mod.load(settings.index_dir, "fake-model", version, records)
-    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_below=0.0))
+    retriever = Retriever(records, fake_encoder, loaded, Thresholds(unknown_question_below=0.0, outside_margin=-2.0))
     marriage = {r.code for r in records if "kết hôn" in r.title.vi.lower()}
     english = retriever.rank("marriage registration", mode=HYBRID)
     assert english.lexical and max(english.lexical, key=english.lexical.get) in marriage  # type: ignore[arg-type]
