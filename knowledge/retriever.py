@@ -105,19 +105,19 @@ class Result:
 class Thresholds:
     # Set with `python -m scripts.tune_retrieval` on knowledge/eval/devset.jsonl; checked on
     # knowledge/eval/heldout.jsonl, which is never tuned on.
-    question_weight: float = 0.5  # share of a procedure's dense score that comes from its stored questions
-    question_gap: float = 0.04  # a procedure without stored questions: its text score plus this
+    question_weight: float = 0.7  # share of a procedure's dense score that comes from its stored questions
+    question_gap: float = 0.06  # a procedure without stored questions: its text score plus this
     # Out of scope when no stored procedure question comes near (e5 places paraphrases of one
     # question above 0.9), or when a stored out-of-scope question comes nearer than any procedure
     # question; both sides are encoded the same way, so neither cut moves with the catalogue.
-    unknown_question_below: float = 0.90
-    outside_margin: float = 0.01
+    unknown_question_below: float = 0.91
+    outside_margin: float = 0.0
     # Vietnamese typed without diacritics reads to e5 as much alike whatever it says: it also needs
     # some catalogue words (best BM25 score), and the absolute cut does not apply.
     unknown_lexical_plain_below: float = 8.0
     outside_margin_plain: float = -0.01
     ambiguous_within: float = 0.004  # second best this close to the best: let the citizen choose
-    lexical_weight: float = 0.15  # how much a strong BM25 match adds to a Vietnamese query
+    lexical_weight: float = 0.3  # how much a strong BM25 match adds to a Vietnamese query
     lexical_weight_plain: float = 0.4  # the same for Vietnamese typed without diacritics
     lexical_weight_other: float = 0.4  # English and Bengali, against our own text in that language
     lexical_half: float = 32.0  # BM25 score at which the lexical bonus is half its weight

@@ -75,12 +75,12 @@ def test_out_of_scope_file_is_checked(tmp_path) -> None:  # type: ignore[no-unty
     bad = tmp_path / "out_of_scope.yml"
     bad.write_text("vi: [ok]\nfr: [non]\n", encoding="utf-8")
     with pytest.raises(index_mod.IndexUnusable, match=r"out_of_scope.yml: expected lists under vi, vi_plain, en, bn"):
-        index_mod.outside_questions(bad)
+        index_mod.outside_questions(path=bad)
     bad.write_text("vi: [ok, 3]\n", encoding="utf-8")
     with pytest.raises(index_mod.IndexUnusable, match=r"field vi must be a list of non-empty strings"):
-        index_mod.outside_questions(bad)
+        index_mod.outside_questions(path=bad)
     with pytest.raises(index_mod.IndexUnusable, match=r"missing.yml is missing"):
-        index_mod.outside_questions(tmp_path / "missing.yml")
+        index_mod.outside_questions(path=tmp_path / "missing.yml")
 
 
 def test_refuses_other_model_and_changed_catalogue(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
@@ -164,3 +164,21 @@ def test_english_and_bengali_questions_match_our_text_in_their_own_language(sett
     assert english.fused != english.dense
     bengali = retriever.rank("বিবাহ নিবন্ধন", mode=HYBRID)
     assert bengali.lexical and max(bengali.lexical, key=bengali.lexical.get) in marriage  # type: ignore[arg-type]
+
+
+def test_a_not_in_catalogue_topic_is_dropped_once_the_catalogue_answers_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    everyday = tmp_path / "out_of_scope.yml"
+    everyday.write_text("en: [weather today]\n", encoding="utf-8")
+    elsewhere = tmp_path / "not_in_catalogue.yml"
+    elsewhere.write_text(
+        "- topic: work permits\n  codes: ['9.000001']\n  en: [how do I get a work permit]\n"
+        "- topic: visas\n  codes: []\n  en: [extend my visa]\n",
+        encoding="utf-8",
+    )
+    ours = index_mod.outside_questions({"1.001193"}, everyday, elsewhere)
+    assert ours["en"] == ["weather today", "how do I get a work permit", "extend my visa"]
+    imported = index_mod.outside_questions({"1.001193", "9.000001"}, everyday, elsewhere)
+    assert imported["en"] == ["weather today", "extend my visa"]
+    elsewhere.write_text("- topic: x\n  codes: []\n  fr: [non]\n", encoding="utf-8")
+    with pytest.raises(index_mod.IndexUnusable, match=r"not_in_catalogue.yml: topic 1: expected lists under"):
+        index_mod.outside_questions(set(), everyday, elsewhere)
