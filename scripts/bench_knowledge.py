@@ -28,6 +28,7 @@ from knowledge.settings import PROJECT_ROOT, KnowledgeSettings
 
 DEVSET = PROJECT_ROOT / "knowledge" / "eval" / "devset.jsonl"  # thresholds and weights are tuned on this one
 HELDOUT = PROJECT_ROOT / "knowledge" / "eval" / "heldout.jsonl"  # written separately, never tuned on
+PORTAL_FAQ = PROJECT_ROOT / "knowledge" / "eval" / "portal_faq.jsonl"  # portal-Q&A-style questions, imported codes
 PORTAL = Path(os.environ.get("ASSIST_PORTAL_FILE") or PROJECT_ROOT.parent / "shared/data/dichvucong/procedures.jsonl")
 OUT = PROJECT_ROOT / "results"
 
@@ -150,6 +151,7 @@ def main() -> int:
         full, info = full_corpus(settings, encoder)
         results["full_build"] = info
         results["ours_plus_import"] = quality(full, encoder)
+        results["portal_faq_full"] = quality(full, encoder, PORTAL_FAQ)
     seeds = np.load(settings.index_dir / index_mod.VECTORS_FILE)
     results["faiss_10k"] = faiss_scale(seeds)
     OUT.mkdir(exist_ok=True)
@@ -159,6 +161,7 @@ def main() -> int:
     lines += _table("Our catalogue, held-out set", results["ours_heldout"])
     if "ours_plus_import" in results:
         lines += _table("Our catalogue + full portal import", results["ours_plus_import"])
+        lines += _table("Portal-FAQ-style questions over our catalogue + full import", results["portal_faq_full"])
         b = results["full_build"]
         lines += [
             f"Full import index: {b['procedures']} procedures, {b['passages']} passages, {b['index_kind']}, built in {b['build_s']} s",
