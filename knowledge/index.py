@@ -27,7 +27,7 @@ REBUILD_HINT = "rebuild it with `make index` (or `python -m knowledge build`)"
 HNSW_ABOVE = 4096
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 64
 # Bump when passages_of changes, so existing indexes are rebuilt rather than silently outdated.
-PASSAGE_SCHEME = 5
+PASSAGE_SCHEME = 6
 # Questions no procedure answers (weather, prices, health...), in each language. They sit in the
 # index beside the procedures: a question nearer to them than to any procedure is out of scope.
 OUTSIDE_FILE = PROJECT_ROOT / "knowledge" / "data" / "out_of_scope.yml"
@@ -158,10 +158,13 @@ def passages_of(record: Procedure) -> list[Passage]:
     docs = [d.name.vi for d in record.documents]
     if docs:
         out.append(Passage(record.code, "documents", "vi", f"{record.title.vi}: {'; '.join(docs)}"))
-    questions = record.questions
+    # Stored questions, and the everyday names people type alone at a kiosk ("làm căn cước"):
+    # both are what citizens write, so both are encoded as e5 queries.
+    questions, names = record.questions, record.everyday_names
     for lang in LANGS:
-        out += [Passage(record.code, "question", lang, q) for q in getattr(questions, lang)]
-    plain = dict.fromkeys([*questions.vi_plain, *(fold(q) for q in questions.vi)])  # ordered, no repeats
+        asked = dict.fromkeys([*getattr(questions, lang), *getattr(names, lang)])
+        out += [Passage(record.code, "question", lang, q) for q in asked]
+    plain = dict.fromkeys([*questions.vi_plain, *(fold(q) for q in [*questions.vi, *names.vi])])
     out += [Passage(record.code, "question_plain", "vi", q) for q in plain]
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 from dataclasses import dataclass, field
 
@@ -113,8 +114,9 @@ class Thresholds:
     unknown_question_below: float = 0.91
     outside_margin: float = 0.0
     # Vietnamese typed without diacritics reads to e5 as much alike whatever it says: it also needs
-    # some catalogue words (best BM25 score), and the absolute cut does not apply.
-    unknown_lexical_plain_below: float = 8.0
+    # catalogue words (best BM25 score over the square root of the question's terms), and the
+    # absolute cut does not apply.
+    unknown_lexical_plain_below: float = 1.8
     outside_margin_plain: float = -0.01
     ambiguous_within: float = 0.004  # second best this close to the best: let the citizen choose
     # How much a strong BM25 match adds to a Vietnamese query. 0.15 would gain one development
@@ -135,6 +137,7 @@ class Signals:
     lexical: dict[str, float]  # BM25
     language: str  # detected: vi, en or bn
     plain: bool  # Vietnamese typed without diacritics
+    terms: int = 0  # BM25 terms of the question
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class Ranking:
     mode: str = HYBRID
     outside: float = -1.0  # best score of a stored out-of-scope question
     evidence: float = -1.0  # best score of a stored procedure question (see Retriever.combine)
+    terms: int = 0  # BM25 terms of the question
 
 
 class Retriever:
@@ -210,8 +214,9 @@ class Retriever:
                 if score > best.get(code, -1.0):
                     best[code] = score
         lexical_lang = "vi" if mode == LEXICAL else (language or "vi")
-        lexical = self.lexical[lexical_lang].top(text, depth) if mode != DENSE else {}
-        return Signals(texts, asked, outside, lexical, lexical_lang, plain)
+        lexicon = self.lexical[lexical_lang]
+        lexical = lexicon.top(text, depth) if mode != DENSE else {}
+        return Signals(texts, asked, outside, lexical, lexical_lang, plain, len(lexicon.tokens(text)))
 
     def combine(self, signals: Signals, mode: str = HYBRID, thresholds: Thresholds | None = None) -> Ranking:
         """Pool dense scores per procedure and add the lexical bonus.
@@ -238,7 +243,7 @@ class Retriever:
             fused = fuse(dense, s.lexical, t.lexical_weight_other, t.lexical_half)
         else:
             fused = fuse(dense, s.lexical, t.lexical_weight_plain if s.plain else t.lexical_weight, t.lexical_half)
-        return Ranking(dense, s.lexical, fused, s.language, s.plain, mode, s.outside, evidence)
+        return Ranking(dense, s.lexical, fused, s.language, s.plain, mode, s.outside, evidence, s.terms)
 
     def search(self, text: str, k: int = 5, mode: str = HYBRID) -> Result:
         text = " ".join(text.split())
@@ -257,7 +262,9 @@ class Retriever:
         if ranking.mode == LEXICAL:
             return True
         if ranking.plain:
-            words_matched = max(ranking.lexical.values(), default=0.0)
+            # BM25 grows with the number of terms: divided by its square root, a short name typed
+            # at a kiosk and a long question get comparable scores.
+            words_matched = max(ranking.lexical.values(), default=0.0) / math.sqrt(max(ranking.terms, 1))
             if ranking.mode == HYBRID and words_matched < t.unknown_lexical_plain_below:
                 return False
             return ranking.evidence - ranking.outside >= t.outside_margin_plain
