@@ -108,15 +108,18 @@ class Thresholds:
     # knowledge/eval/heldout.jsonl, which is never tuned on.
     question_weight: float = 0.7  # share of a procedure's dense score that comes from its stored questions
     question_gap: float = 0.06  # a procedure without stored questions: its text score plus this
+    # ...and for the verdict, a little less: out-of-scope questions also come near some of the
+    # thousands of imported summaries (full import: everyday out of scope rejected 0.83 -> 0.96,
+    # portal-FAQ questions answered 1.0 -> 0.985).
+    imported_evidence_gap: float = 0.04
     # Out of scope when no stored procedure question comes near (e5 places paraphrases of one
     # question above 0.9), or when a stored out-of-scope question comes nearer than any procedure
     # question; both sides are encoded the same way, so neither cut moves with the catalogue.
     unknown_question_below: float = 0.91
     outside_margin: float = 0.0
     # Vietnamese typed without diacritics reads to e5 as much alike whatever it says: it also needs
-    # catalogue words (best BM25 score over the square root of the question's terms), and the
-    # absolute cut does not apply.
-    unknown_lexical_plain_below: float = 1.8
+    # catalogue words (Signals.matched), and the absolute cut does not apply.
+    unknown_lexical_plain_below: float = 0.375
     outside_margin_plain: float = -0.01
     ambiguous_within: float = 0.004  # second best this close to the best: let the citizen choose
     # How much a strong BM25 match adds to a Vietnamese query. 0.15 would gain one development
@@ -137,7 +140,7 @@ class Signals:
     lexical: dict[str, float]  # BM25
     language: str  # detected: vi, en or bn
     plain: bool  # Vietnamese typed without diacritics
-    terms: int = 0  # BM25 terms of the question
+    matched: float = 0.0  # best BM25 score, scaled to the question's length and the corpus size
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ class Ranking:
     mode: str = HYBRID
     outside: float = -1.0  # best score of a stored out-of-scope question
     evidence: float = -1.0  # best score of a stored procedure question (see Retriever.combine)
-    terms: int = 0  # BM25 terms of the question
+    matched: float = 0.0  # see Signals
 
 
 class Retriever:
@@ -216,7 +219,12 @@ class Retriever:
         lexical_lang = "vi" if mode == LEXICAL else (language or "vi")
         lexicon = self.lexical[lexical_lang]
         lexical = lexicon.top(text, depth) if mode != DENSE else {}
-        return Signals(texts, asked, outside, lexical, lexical_lang, plain, len(lexicon.tokens(text)))
+        # BM25 grows with the number of terms and, through IDF, with the corpus: divided by the
+        # square root of the one and the log of the other, a two-word name typed at a kiosk and a
+        # long question, over our catalogue or a full import, get comparable scores.
+        scale = math.sqrt(max(1, len(lexicon.tokens(text)))) * math.log(1 + max(1, len(lexicon.codes)))
+        matched = max(lexical.values(), default=0.0) / scale
+        return Signals(texts, asked, outside, lexical, lexical_lang, plain, matched)
 
     def combine(self, signals: Signals, mode: str = HYBRID, thresholds: Thresholds | None = None) -> Ranking:
         """Pool dense scores per procedure and add the lexical bonus.
@@ -234,16 +242,20 @@ class Retriever:
         evidence = -1.0
         for code in s.texts.keys() | s.asked.keys():
             text = s.texts.get(code, floor_text)
-            question = s.asked.get(code, floor_asked) if code in self._asks else text + t.question_gap
+            if code in self._asks:
+                question = s.asked.get(code, floor_asked)
+                evidence = max(evidence, question)
+            else:
+                question = text + t.question_gap
+                evidence = max(evidence, text + t.imported_evidence_gap)
             dense[code] = (1 - t.question_weight) * text + t.question_weight * question
-            evidence = max(evidence, question)
         if mode == LEXICAL:
             fused = dict(s.lexical)
         elif s.language != "vi":
             fused = fuse(dense, s.lexical, t.lexical_weight_other, t.lexical_half)
         else:
             fused = fuse(dense, s.lexical, t.lexical_weight_plain if s.plain else t.lexical_weight, t.lexical_half)
-        return Ranking(dense, s.lexical, fused, s.language, s.plain, mode, s.outside, evidence, s.terms)
+        return Ranking(dense, s.lexical, fused, s.language, s.plain, mode, s.outside, evidence, s.matched)
 
     def search(self, text: str, k: int = 5, mode: str = HYBRID) -> Result:
         text = " ".join(text.split())
@@ -262,10 +274,7 @@ class Retriever:
         if ranking.mode == LEXICAL:
             return True
         if ranking.plain:
-            # BM25 grows with the number of terms: divided by its square root, a short name typed
-            # at a kiosk and a long question get comparable scores.
-            words_matched = max(ranking.lexical.values(), default=0.0) / math.sqrt(max(ranking.terms, 1))
-            if ranking.mode == HYBRID and words_matched < t.unknown_lexical_plain_below:
+            if ranking.mode == HYBRID and ranking.matched < t.unknown_lexical_plain_below:
                 return False
             return ranking.evidence - ranking.outside >= t.outside_margin_plain
         if ranking.evidence < t.unknown_question_below:

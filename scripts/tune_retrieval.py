@@ -65,7 +65,7 @@ def main() -> int:
 
     rankings = [retriever.combine(s, HYBRID, base) for s in signals]
     print("\nout of scope, per language: share of out-of-scope rejected / share of real questions refused")
-    for cut, margin, lexical in itertools.product((0.89, 0.9, 0.91), (-0.01, 0.0, 0.01, 0.02), (1.6, 1.8, 2.0)):
+    for cut, margin, lexical in itertools.product((0.89, 0.9, 0.91), (-0.01, 0.0, 0.01, 0.02), (0.35, 0.375, 0.4)):
         t = dataclasses.replace(
             base,
             unknown_question_below=cut,
