@@ -121,7 +121,7 @@ class Thresholds:
     # catalogue words (Signals.matched), and the absolute cut does not apply.
     unknown_lexical_plain_below: float = 0.375
     outside_margin_plain: float = -0.01
-    ambiguous_within: float = 0.004  # second best this close to the best: let the citizen choose
+    ambiguous_within: float = 0.01  # second best this close to the best: let the citizen choose
     # How much a strong BM25 match adds to a Vietnamese query. 0.15 would gain one development
     # question on our catalogue and lose three portal-FAQ questions over the full import.
     lexical_weight: float = 0.3
