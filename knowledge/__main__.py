@@ -62,9 +62,10 @@ def cmd_build(settings: KnowledgeSettings, force: bool) -> int:
         return 0
     started = time.perf_counter()
     encoder = SentenceTransformerEncoder(settings)
-    if force:
+    if force:  # encode everything again: neither the old index nor the shared store is read
         (settings.index_dir / index_mod.META_FILE).unlink(missing_ok=True)
-    _, encoded = index_mod.build(records, encoder, settings.index_dir, version, progress=True)
+    store = None if force else index_mod.vector_store(settings.cache_dir, encoder.model_id)
+    _, encoded = index_mod.build(records, encoder, settings.index_dir, version, progress=True, store=store)
     took = time.perf_counter() - started
     print(f"index built: {len(records)} procedures, {encoded} passages encoded, {took:.1f} s, model {encoder.model_id}")
     return 0

@@ -183,44 +183,78 @@ class LoadedIndex:
     meta: dict
 
 
+def _saved_vectors(folder: Path, model_id: str) -> dict[str, np.ndarray]:
+    """{passage key: vector} of an index or vector store in folder, built with this model; {} if none."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text())
+        vectors = np.load(folder / VECTORS_FILE)
+    except (ValueError, OSError):
+        return {}
+    if not isinstance(meta, dict) or meta.get("model") != model_id:
+        return {}
+    entries = meta.get("passages") or []
+    return {
+        e["key"]: vectors[row]
+        for row, e in enumerate(entries)
+        if row < len(vectors) and isinstance(e, dict) and isinstance(e.get("key"), str)
+    }
+
+
+def vector_store(cache_dir: Path, model_id: str) -> Path:
+    """The folder of vectors shared by every catalogue built with this model on this machine."""
+    return cache_dir / "vectors" / hashlib.sha1(model_id.encode()).hexdigest()[:12]
+
+
+# Vectors kept in the shared store after a build: this build's, then earlier ones up to this many
+# (about 150 MB of float32).
+STORE_LIMIT = 100_000
+
+
+def _save_store(store: Path, model_id: str, current: dict[str, np.ndarray], earlier: dict[str, np.ndarray]) -> None:
+    kept = dict(current)
+    for key, vector in earlier.items():
+        if len(kept) >= STORE_LIMIT:
+            break
+        kept.setdefault(key, vector)
+    store.mkdir(parents=True, exist_ok=True)
+    np.save(store / "vectors.tmp.npy", np.stack(list(kept.values())).astype(np.float32))
+    (store / (META_FILE + ".tmp")).write_text(json.dumps({"model": model_id, "passages": [{"key": k} for k in kept]}))
+    (store / "vectors.tmp.npy").replace(store / VECTORS_FILE)
+    (store / (META_FILE + ".tmp")).replace(store / META_FILE)
+
+
 def build(
     records: list[Procedure],
     encoder: Encoder,
     out_dir: Path,
     catalog_version: str,
     progress: bool = False,
+    store: Path | None = None,
 ) -> tuple[bool, int]:
-    """(rebuilt?, passages encoded now). Reuses vectors of passages whose text and model are unchanged."""
+    """(rebuilt?, passages encoded now). Reuses vectors of passages whose text and model are unchanged.
+
+    They come from the index being replaced and, when given, from `store`: a folder of vectors
+    shared by every catalogue built on this machine, so that a catalogue in another data folder
+    (a province's full import, say) encodes only the passages no earlier build has seen.
+    """
     import faiss
 
     if is_current(out_dir, encoder.model_id, catalog_version):
         return False, 0
-    meta_path = out_dir / META_FILE
-    old_meta: dict = {}
-    old_vectors: np.ndarray | None = None
-    if meta_path.is_file() and (out_dir / VECTORS_FILE).is_file():
-        try:
-            old_meta = json.loads(meta_path.read_text())
-            old_vectors = np.load(out_dir / VECTORS_FILE)
-        except (ValueError, OSError):
-            old_meta, old_vectors = {}, None
-
     passages = [p for record in records for p in passages_of(record)] + outside_passages(
         outside_questions({r.code for r in records})
     )
-    reusable: dict[str, np.ndarray] = {}
-    if old_vectors is not None and old_meta.get("model") == encoder.model_id:
-        for row, entry in enumerate(old_meta.get("passages", [])):
-            if row < len(old_vectors):
-                reusable[entry["key"]] = old_vectors[row]
-    todo = list({p.key: p for p in passages if p.key not in reusable}.values())
-    by_key = dict(reusable)
+    stored = _saved_vectors(store, encoder.model_id) if store else {}
+    by_key = stored | _saved_vectors(out_dir, encoder.model_id)
+    todo = list({p.key: p for p in passages if p.key not in by_key}.values())
     for questions, encode in ((False, encoder.encode_passages), (True, encoder.encode_questions)):
         batch = [p for p in todo if p.is_question is questions]
         if batch:
             fresh = encode([p.text for p in batch], progress=progress)
             by_key.update({p.key: fresh[i] for i, p in enumerate(batch)})
     vectors = np.stack([by_key[p.key] for p in passages]).astype(np.float32)
+    if store and any(p.key not in stored for p in passages):
+        _save_store(store, encoder.model_id, {p.key: by_key[p.key] for p in passages}, stored)
 
     index = make_index(vectors)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -239,7 +273,7 @@ def build(
     (out_dir / (META_FILE + ".tmp")).write_text(json.dumps(meta, ensure_ascii=False))
     (out_dir / (INDEX_FILE + ".tmp")).replace(out_dir / INDEX_FILE)
     (out_dir / "vectors.tmp.npy").replace(out_dir / VECTORS_FILE)
-    (out_dir / (META_FILE + ".tmp")).replace(meta_path)
+    (out_dir / (META_FILE + ".tmp")).replace(out_dir / META_FILE)
     return True, len(todo)
 
 
