@@ -65,13 +65,16 @@ def main() -> int:
 
     rankings = [retriever.combine(s, HYBRID, base) for s in signals]
     print("\nout of scope, per language: share of out-of-scope rejected / share of real questions refused")
-    for cut, margin, lexical in itertools.product((0.89, 0.9, 0.91), (-0.01, 0.0, 0.01, 0.02), (0.35, 0.375, 0.4)):
+    for cut, margin, per_match, plain_margin, covered in itertools.product(
+        (0.9, 0.91), (0.0, 0.005, 0.01, 0.015), (0.0, 0.04), (-0.01, 0.0), (0.5, 1.01)
+    ):
         t = dataclasses.replace(
             base,
             unknown_question_below=cut,
             outside_margin=margin,
-            outside_margin_plain=margin,
-            unknown_lexical_plain_below=lexical,
+            outside_margin_per_match=per_match,
+            outside_margin_plain=plain_margin,
+            unknown_covered_plain_below=covered,
         )
         cells = []
         for lang in langs:
@@ -80,9 +83,12 @@ def main() -> int:
             oos = [r for i, r in zip(rows, rejected, strict=True) if not questions[i].codes]
             real = [r for i, r in zip(rows, rejected, strict=True) if questions[i].codes]
             cells.append(f"{lang} {sum(oos) / max(1, len(oos)):.3f}/{sum(real) / max(1, len(real)):.3f}")
-        print(f"cut={cut} margin={margin} plain_lexical={lexical}: " + "  ".join(cells))
+        print(
+            f"cut={cut} margin={margin} per_match={per_match} plain_margin={plain_margin} plain_covered={covered}: "
+            + "  ".join(cells)
+        )
 
-    for margin in (0.002, 0.004, 0.006, 0.01):
+    for margin in (0.004, 0.006, 0.008, 0.01):
         close = []
         for i in in_scope:
             ordered = sorted(rankings[i].fused.items(), key=lambda kv: -kv[1])

@@ -8,7 +8,7 @@ import pytest
 
 from knowledge import index as index_mod
 from knowledge.catalog import load_catalog
-from knowledge.retriever import AMBIGUOUS, CLEAR, UNKNOWN, Retriever, Thresholds
+from knowledge.retriever import AMBIGUOUS, CLEAR, UNKNOWN, Ranking, Retriever, Thresholds
 from knowledge.text import fold
 from tests.conftest import CATALOG, FakeEncoder
 
@@ -36,6 +36,42 @@ def test_only_changed_passages_are_encoded_again(settings, fake_encoder) -> None
     _, _, (rebuilt, encoded) = _build(settings, counter)
     assert rebuilt
     assert 0 < encoded <= 5  # the title passages (with and without diacritics) and those that quote the title
+
+
+def test_another_data_folder_reuses_vectors_from_the_shared_store(settings, fake_encoder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A province's catalogue in its own folder encodes only what no earlier build on the machine has."""
+    store = index_mod.vector_store(settings.cache_dir, fake_encoder.model_id)
+    records = load_catalog(settings.catalog_dir)
+    version = index_mod.index_version(records)
+    _, first = index_mod.build(records, fake_encoder, settings.index_dir, version, store=store)
+    assert first > 0
+
+    other = tmp_path / "province-index"
+    counter = FakeEncoder()
+    assert index_mod.build(records, counter, other, version, store=store) == (True, 0)
+    mine = index_mod.load(settings.index_dir, "fake-model", version, records)
+    theirs = index_mod.load(other, "fake-model", version, records)
+    assert [p.code for p in theirs.passages] == [p.code for p in mine.passages]
+
+    changed = [
+        r.model_copy(update={"summary": r.summary.model_copy(update={"vi": "Tóm tắt mới."})})
+        if r.code == "1.001193"
+        else r
+        for r in records
+    ]
+    again = FakeEncoder()
+    _, encoded = index_mod.build(changed, again, tmp_path / "third", index_mod.index_version(changed), store=store)
+    assert encoded == again.calls == 2  # the summary, with and without diacritics
+
+    stranger = FakeEncoder(model_id="another-model")
+    _, encoded = index_mod.build(
+        records,
+        stranger,
+        tmp_path / "fourth",
+        version,
+        store=index_mod.vector_store(settings.cache_dir, "another-model"),
+    )
+    assert encoded == first  # vectors of one model never serve another
 
 
 def test_stored_questions_are_encoded_as_queries(settings) -> None:  # type: ignore[no-untyped-def]
@@ -137,6 +173,18 @@ def test_a_question_nearer_to_a_stored_out_of_scope_question_is_unknown(settings
     birth = next(r for r in records if r.code == "1.001193")
     result = retriever.search(birth.questions.en[0])
     assert result.verdict != UNKNOWN and result.best is not None and result.best.code == "1.001193"
+
+
+def test_words_shared_with_the_catalogue_decide_a_near_tie_with_an_out_of_scope_question(
+    settings, fake_encoder
+) -> None:  # type: ignore[no-untyped-def]
+    """Stored everyday and procedure questions nearly as close: the catalogue's own words tip it."""
+    records, version, _ = _build(settings, fake_encoder)
+    retriever = Retriever(records, fake_encoder, index_mod.load(settings.index_dir, "fake-model", version, records))
+    near_tie = {"dense": {}, "lexical": {}, "fused": {}, "language": "en", "evidence": 0.95, "outside": 0.945}
+    assert retriever.relevant(Ranking(**near_tie, matched=0.9))  # "birth certificate for my baby"
+    assert not retriever.relevant(Ranking(**near_tie, matched=0.05))  # no word of ours in it
+    assert not retriever.relevant(Ranking(**near_tie | {"outside": 0.97}, matched=0.9))  # nearer to everyday life
 
 
 def test_lexical_half_finds_vietnamese_typed_without_diacritics(settings, fake_encoder) -> None:  # type: ignore[no-untyped-def]
