@@ -183,26 +183,24 @@ class LoadedIndex:
     meta: dict
 
 
-def _saved_vectors(folder: Path, model_id: str) -> dict[str, np.ndarray]:
-    """{passage key: vector} of an index or vector store in folder, built with this model; {} if none."""
+def saved_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
+    """{passage key: vector} of the index in index_dir, if it was built with this model; {} if none."""
     try:
-        meta = json.loads((folder / META_FILE).read_text())
-        vectors = np.load(folder / VECTORS_FILE)
+        meta = json.loads((index_dir / META_FILE).read_text())
+        vectors = np.load(index_dir / VECTORS_FILE)
     except (ValueError, OSError):
         return {}
-    if not isinstance(meta, dict) or meta.get("model") != model_id:
+    entries = meta.get("passages") if isinstance(meta, dict) and meta.get("model") == model_id else None
+    if not isinstance(entries, list) or len(entries) != len(vectors):
         return {}
-    entries = meta.get("passages") or []
     return {
-        e["key"]: vectors[row]
-        for row, e in enumerate(entries)
-        if row < len(vectors) and isinstance(e, dict) and isinstance(e.get("key"), str)
+        e["key"]: vectors[row] for row, e in enumerate(entries) if isinstance(e, dict) and isinstance(e.get("key"), str)
     }
 
 
 def vector_store(cache_dir: Path, model_id: str) -> Path:
-    """The folder of vectors shared by every catalogue built with this model on this machine."""
-    return cache_dir / "vectors" / hashlib.sha1(model_id.encode()).hexdigest()[:12]
+    """The file of vectors shared by every catalogue built with this model on this machine."""
+    return cache_dir / "vectors" / f"{hashlib.sha1(model_id.encode()).hexdigest()[:12]}.npz"
 
 
 # Vectors kept in the shared store after a build: this build's, then earlier ones up to this many
@@ -210,17 +208,33 @@ def vector_store(cache_dir: Path, model_id: str) -> Path:
 STORE_LIMIT = 100_000
 
 
-def _save_store(store: Path, model_id: str, current: dict[str, np.ndarray], earlier: dict[str, np.ndarray]) -> None:
+def stored_vectors(store: Path, model_id: str) -> dict[str, np.ndarray]:
+    """{passage key: vector} in a shared store file; {} if it is missing, unreadable or another model's."""
+    try:
+        with np.load(store) as data:
+            if str(data["model"]) != model_id or len(data["keys"]) != len(data["vectors"]):
+                return {}
+            return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+    except (ValueError, OSError, KeyError):
+        return {}
+
+
+def save_store(store: Path, model_id: str, current: dict[str, np.ndarray], earlier: dict[str, np.ndarray]) -> None:
+    """Keep this build's vectors, then earlier ones up to STORE_LIMIT, in one file replaced at once."""
     kept = dict(current)
     for key, vector in earlier.items():
         if len(kept) >= STORE_LIMIT:
             break
         kept.setdefault(key, vector)
-    store.mkdir(parents=True, exist_ok=True)
-    np.save(store / "vectors.tmp.npy", np.stack(list(kept.values())).astype(np.float32))
-    (store / (META_FILE + ".tmp")).write_text(json.dumps({"model": model_id, "passages": [{"key": k} for k in kept]}))
-    (store / "vectors.tmp.npy").replace(store / VECTORS_FILE)
-    (store / (META_FILE + ".tmp")).replace(store / META_FILE)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    partial = store.with_name(store.name + ".partial.npz")
+    np.savez(
+        partial,
+        model=np.array(model_id),
+        keys=np.array(list(kept)),
+        vectors=np.stack(list(kept.values())).astype(np.float32),
+    )
+    partial.replace(store)  # keys and vectors always come from the same build
 
 
 def build(
@@ -233,7 +247,7 @@ def build(
 ) -> tuple[bool, int]:
     """(rebuilt?, passages encoded now). Reuses vectors of passages whose text and model are unchanged.
 
-    They come from the index being replaced and, when given, from `store`: a folder of vectors
+    They come from the index being replaced and, when given, from `store`: a file of vectors
     shared by every catalogue built on this machine, so that a catalogue in another data folder
     (a province's full import, say) encodes only the passages no earlier build has seen.
     """
@@ -244,8 +258,8 @@ def build(
     passages = [p for record in records for p in passages_of(record)] + outside_passages(
         outside_questions({r.code for r in records})
     )
-    stored = _saved_vectors(store, encoder.model_id) if store else {}
-    by_key = stored | _saved_vectors(out_dir, encoder.model_id)
+    stored = stored_vectors(store, encoder.model_id) if store else {}
+    by_key = stored | saved_vectors(out_dir, encoder.model_id)
     todo = list({p.key: p for p in passages if p.key not in by_key}.values())
     for questions, encode in ((False, encoder.encode_passages), (True, encoder.encode_questions)):
         batch = [p for p in todo if p.is_question is questions]
@@ -254,7 +268,7 @@ def build(
             by_key.update({p.key: fresh[i] for i, p in enumerate(batch)})
     vectors = np.stack([by_key[p.key] for p in passages]).astype(np.float32)
     if store and any(p.key not in stored for p in passages):
-        _save_store(store, encoder.model_id, {p.key: by_key[p.key] for p in passages}, stored)
+        save_store(store, encoder.model_id, {p.key: by_key[p.key] for p in passages}, stored)
 
     index = make_index(vectors)
     out_dir.mkdir(parents=True, exist_ok=True)

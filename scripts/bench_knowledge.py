@@ -70,13 +70,11 @@ def full_corpus(settings: KnowledgeSettings, encoder: SentenceTransformerEncoder
     full = KnowledgeSettings(data_dir=data, cache_dir=settings.cache_dir, model=settings.model)
     records = catalog_mod.load_catalog(full.catalog_dir, full.imported_dir)
     version = index_mod.index_version(records)
-    # As on a machine that has built only our catalogue: a store holding our index's vectors (an
-    # index folder is itself a valid store), not whatever earlier bench runs left in the real one.
-    store = data / "store"
-    shutil.rmtree(store, ignore_errors=True)
-    store.mkdir()
-    for name in (index_mod.META_FILE, index_mod.VECTORS_FILE):
-        shutil.copy(settings.index_dir / name, store / name)
+    # As on a machine that has built only our catalogue: a store holding our index's vectors, not
+    # whatever earlier bench runs left in the real one.
+    store = data / "store.npz"
+    ours = index_mod.saved_vectors(settings.index_dir, encoder.model_id)
+    index_mod.save_store(store, encoder.model_id, ours, {})
     seconds = {}
     for name, shared in (("build_s_from_nothing", None), ("build_s", store)):
         shutil.rmtree(full.index_dir, ignore_errors=True)

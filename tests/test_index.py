@@ -63,15 +63,14 @@ def test_another_data_folder_reuses_vectors_from_the_shared_store(settings, fake
     _, encoded = index_mod.build(changed, again, tmp_path / "third", index_mod.index_version(changed), store=store)
     assert encoded == again.calls == 2  # the summary, with and without diacritics
 
+    store.write_bytes(b"not a vector store")  # a damaged store is ignored, not trusted
+    fresh = FakeEncoder()
+    _, encoded = index_mod.build(records, fresh, tmp_path / "fifth", version, store=store)
+    assert encoded == first and index_mod.load(tmp_path / "fifth", "fake-model", version, records)
+
     stranger = FakeEncoder(model_id="another-model")
-    _, encoded = index_mod.build(
-        records,
-        stranger,
-        tmp_path / "fourth",
-        version,
-        store=index_mod.vector_store(settings.cache_dir, "another-model"),
-    )
-    assert encoded == first  # vectors of one model never serve another
+    _, encoded = index_mod.build(records, stranger, tmp_path / "fourth", version, store=store)
+    assert encoded == first  # vectors of one model never serve another, even from the same file
 
 
 def test_stored_questions_are_encoded_as_queries(settings) -> None:  # type: ignore[no-untyped-def]
