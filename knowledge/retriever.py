@@ -67,11 +67,12 @@ class LexicalIndex:
         best = np.argsort(-scores)[:depth]
         return {self.codes[i]: float(scores[i]) for i in best if scores[i] > 0}
 
-    def covered(self, text: str, codes: list[str]) -> float:
-        """The largest share of the question's word pairs (its words, if it has one) that one of these
-        procedures contains. Unlike BM25, a word found everywhere ("hộ chiếu") still counts in full."""
-        syllables = [t for t in self.tokens(text) if "_" not in t]
-        terms = list(dict.fromkeys([t for t in self.tokens(text) if "_" in t] or syllables))
+    def covered(self, tokens: list[str], codes: list[str]) -> float:
+        """The largest share of a question's word pairs (its words, if it has one) that one of these
+        procedures contains; `tokens` as `self.tokens` gives them. Unlike BM25, a word found
+        everywhere ("hộ chiếu") still counts in full."""
+        pairs = [t for t in tokens if "_" in t]
+        terms = list(dict.fromkeys(pairs or tokens))
         rows = [self._rows[c] for c in codes if c in self._rows]
         if not terms or not rows:
             return 0.0
@@ -248,9 +249,10 @@ class Retriever:
         # BM25 grows with the number of terms and, through IDF, with the corpus: divided by the
         # square root of the one and the log of the other, a two-word name typed at a kiosk and a
         # long question, over our catalogue or a full import, get comparable scores.
-        scale = math.sqrt(max(1, len(lexicon.tokens(text)))) * math.log(1 + max(1, len(lexicon.codes)))
+        tokens = lexicon.tokens(text)
+        scale = math.sqrt(max(1, len(tokens))) * math.log(1 + max(1, len(lexicon.codes)))
         matched = max(lexical.values(), default=0.0) / scale
-        covered = lexicon.covered(text, sorted(lexical, key=lexical.__getitem__)[-5:]) if plain else 0.0
+        covered = lexicon.covered(tokens, sorted(lexical, key=lexical.__getitem__)[-5:]) if plain else 0.0
         return Signals(texts, asked, outside, lexical, lexical_lang, plain, matched, covered)
 
     def combine(self, signals: Signals, mode: str = HYBRID, thresholds: Thresholds | None = None) -> Ranking:
