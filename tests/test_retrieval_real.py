@@ -43,6 +43,24 @@ def test_everyday_requests_find_the_usual_procedure(real: Retriever, text: str, 
 
 
 @pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        # A paper's bare name typed without diacritics: its words are in many procedures, so BM25
+        # alone scores them low. They were refused as unknown until word coverage counted.
+        ("ho chieu", {"1.001456"}),
+        ("so do", {"1.013978", "1.012783", "1.012786"}),
+        ("the can cuoc", {"1.014061", "1.014063", "1.014064"}),
+    ],
+)
+def test_bare_names_typed_without_diacritics_are_answered(real: Retriever, text: str, family: set[str]) -> None:
+    result = real.search(text)
+    assert result.verdict != UNKNOWN and result.best is not None and result.best.code in family, (
+        result.verdict,
+        [h.code for h in result.hits[:3]],
+    )
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "thời tiết Hà Nội ngày mai thế nào",
