@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import HoursError, OpeningHours
 from actions.language import SUPPORTED, conversation_language
-from actions.procedures import STAFF_BUTTON
+from actions.procedures import SHARED_RETRIEVER, STAFF_BUTTON
+from knowledge.retriever import UNKNOWN, KnowledgeUnavailable, Retriever
 from knowledge.text import fold
+
+log = logging.getLogger(__name__)
 
 REPHRASE = {
     "vi": 'Xin lỗi, tôi chưa hiểu ý bạn. Bạn nói cách khác được không, ví dụ "làm giấy khai sinh cần gì?"',
@@ -37,14 +41,21 @@ QUICK_QUESTIONS = {
 
 
 class ActionFallback(Action):
-    """First time unsure: ask to rephrase. Twice in a row: offer staff (and common tasks)."""
+    """When NLU is unsure, the catalogue is asked first: a bare "ho chieu" or "passport" names a
+    procedure even though it reads as no intent. Otherwise, the first time: ask to rephrase; twice in
+    a row: offer staff (and common tasks)."""
+
+    def __init__(self, retriever: Retriever | None = None) -> None:
+        self._retriever = retriever  # tests pass their own; the real one is shared and opened lazily
 
     def name(self) -> str:
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if self._names_a_procedure(tracker.latest_message.get("text") or ""):
+            return [FollowupAction("action_answer_procedure")]
         lang = conversation_language(tracker)
-        if _previous_intent(tracker) == "nlu_fallback":
+        if _asked_to_rephrase_last_turn(tracker):
             buttons = [{"title": BUTTONS["staff"][lang], "payload": "/request_human"}]
             buttons += [{"title": BUTTONS[k][lang], "payload": QUICK_QUESTIONS[k][lang]} for k in ("birth", "id")]
             dispatcher.utter_message(
@@ -54,16 +65,30 @@ class ActionFallback(Action):
             dispatcher.utter_message(text=REPHRASE[lang], json_message={"type": "fallback", "stage": 1})
         return []
 
+    def _names_a_procedure(self, text: str) -> bool:
+        if not text.strip() or text.lstrip().startswith("/"):
+            return False  # nothing typed, or a button payload
+        try:
+            retriever = self._retriever or SHARED_RETRIEVER.get()
+            return retriever.search(text, k=5).verdict != UNKNOWN
+        except KnowledgeUnavailable as exc:
+            log.error("knowledge unavailable, asking to rephrase: %s", exc)
+            return False
 
-def _previous_intent(tracker: Tracker) -> str | None:
-    """The intent of the user message before the latest one."""
-    seen = 0
+
+def _asked_to_rephrase_last_turn(tracker: Tracker) -> bool:
+    """Whether the user's previous message also ended in this fallback (and not in an answer it
+    found in the catalogue)."""
+    users = 0
+    last_action = None  # the last action before the latest message, other than listening
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            seen += 1
-            if seen == 2:
-                return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-    return None
+            users += 1
+            if users == 2:
+                return last_action == "action_fallback"
+        elif users == 1 and last_action is None and event.get("event") == "action":
+            last_action = None if event.get("name") == "action_listen" else event.get("name")
+    return False
 
 
 # How people name our languages, folded (no diacritics, lower case).

@@ -74,6 +74,30 @@ def test_birth_registration_round_trip(stack: Supervisor, message: str, lang: st
     assert card["fee"] in text and card["processing_time"] in text
 
 
+@pytest.mark.parametrize(
+    ("message", "codes"),
+    [
+        ("ho chieu", {"1.001456"}),
+        ("passport", {"1.001456"}),
+        ("পাসপোর্ট", {"1.001456"}),
+        ("so do", {"1.013978", "1.012783", "1.012786"}),
+        ("sổ đỏ", {"1.013978", "1.012783", "1.012786"}),
+        ("cccd", {"1.014061", "1.014063", "1.014064"}),  # read as no intent: the fallback asks the catalogue
+        ("bhyt", {"1.002759", "1.001939"}),
+    ],
+)
+def test_a_bare_name_typed_at_the_kiosk_is_answered(stack: Supervisor, message: str, codes: set[str]) -> None:
+    """People often type only the paper they need; the bot answers it (a card, or a choice among the
+    family), never "please rephrase" and never a reading as "yes"."""
+    body = {"sender": f"e2e-{time.time_ns()}", "message": message}
+    messages = requests.post(f"{stack.web}/api/chat", json=body, timeout=60).json()["messages"]
+    [answer] = [m["custom"] for m in messages if m["custom"]]
+    if answer["type"] == "choices":
+        assert codes & set(answer["codes"]), answer
+    else:
+        assert answer["type"] == "procedure" and answer["code"] in codes, answer
+
+
 def test_conversation_keeps_its_language(stack: Supervisor) -> None:
     sender = f"e2e-{time.time_ns()}"
     first = requests.post(

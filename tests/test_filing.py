@@ -17,6 +17,7 @@ from actions.handoff import ActionRequestHuman, ActionSubmitHandoff, HoursError,
 from actions.status import ActionCheckStatus, DatabaseStatusSource, find_reference, load_status_source
 from actions.store import STATES, Store, StoreUnavailable, new_reference, normalise_reference
 from knowledge.catalog import load_catalog
+from knowledge.retriever import KnowledgeUnavailable
 from tests.conftest import CATALOG, DRAFT_DETAILS
 
 pytestmark = pytest.mark.anyio
@@ -426,16 +427,50 @@ async def test_portal_handoff_takes_a_callback_number(store) -> None:  # type: i
     assert "0912345678" not in dispatcher.messages[0]["text"]
 
 
-async def test_fallback_asks_to_rephrase_then_offers_staff() -> None:
+async def test_fallback_asks_to_rephrase_then_offers_staff(retriever) -> None:  # type: ignore[no-untyped-def]
     dispatcher = CollectingDispatcher()
-    await ActionFallback().run(dispatcher, make_tracker("asdf qwer", metadata={"lang": "en"}), {})
+    assert await ActionFallback(retriever).run(dispatcher, make_tracker("asdf qwer", metadata={"lang": "en"}), {}) == []
     assert dispatcher.messages[0]["custom"] == {"type": "fallback", "stage": 1}
     dispatcher = CollectingDispatcher()
-    await ActionFallback().run(
+    await ActionFallback(retriever).run(
         dispatcher, make_tracker("zxcv", metadata={"lang": "en"}, previous_intent="nlu_fallback"), {}
     )
     assert dispatcher.messages[0]["custom"] == {"type": "fallback", "stage": 2}
     assert dispatcher.messages[0]["buttons"][0] == {"title": "Talk to staff", "payload": "/request_human"}
+
+
+async def test_fallback_hands_a_procedure_name_to_the_answer(retriever) -> None:  # type: ignore[no-untyped-def]
+    """A bare name the NLU cannot place ("giấy khai sinh") is still a question the catalogue answers."""
+    dispatcher = CollectingDispatcher()
+    events = await ActionFallback(retriever).run(dispatcher, make_tracker("giấy khai sinh"), {})
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_answer_procedure"}]
+    assert dispatcher.messages == []
+    # A button payload is never searched.
+    events = await ActionFallback(retriever).run(dispatcher, make_tracker("/khai_sinh"), {})
+    assert events == [] and dispatcher.messages[0]["custom"]["stage"] == 1
+
+
+async def test_fallback_after_an_answer_it_found_asks_to_rephrase_first(retriever) -> None:  # type: ignore[no-untyped-def]
+    tracker = make_tracker("zxcv", metadata={"lang": "en"})
+    tracker.events[:0] = [
+        {"event": "user", "text": "giấy khai sinh", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "action", "name": "action_fallback"},
+        {"event": "action", "name": "action_answer_procedure"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionFallback(retriever).run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["custom"] == {"type": "fallback", "stage": 1}
+
+
+async def test_fallback_without_knowledge_still_asks_to_rephrase() -> None:
+    class Down:
+        def search(self, text: str, k: int = 5) -> None:
+            raise KnowledgeUnavailable("no knowledge index")
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionFallback(Down()).run(dispatcher, make_tracker("giấy khai sinh"), {})  # type: ignore[arg-type]
+    assert events == [] and dispatcher.messages[0]["custom"] == {"type": "fallback", "stage": 1}
 
 
 async def test_choose_language_switches_and_sticks() -> None:
