@@ -76,7 +76,8 @@ def search_body(knowledge: LazyRetriever, query: str, k: str) -> tuple[dict[str,
 
 async def _warm() -> None:
     try:
-        await asyncio.to_thread(SHARED_RETRIEVER.get)
+        retriever = await asyncio.to_thread(SHARED_RETRIEVER.get)
+        await asyncio.to_thread(retriever.encoder.encode_queries, ["warm up"])  # opens the query model
         await asyncio.to_thread(detect_language, "warm up the language detector")  # loads its profiles
         log.info("knowledge ready")
     except KnowledgeUnavailable as exc:

@@ -155,10 +155,10 @@ class SentenceTransformerEncoder:
         self._st: Any = None
         self._prompts: dict[str, str] = {}
         self._onnx: OnnxEncoder | None = None
-        if settings.model == DEFAULT_MODEL:
+        self._uses_onnx = settings.model == DEFAULT_MODEL
+        if self._uses_onnx:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the default never needs the network
             self._prompts = json.loads((Path(self._path) / "config_sentence_transformers.json").read_text())["prompts"]
-            self._onnx = OnnxEncoder(Path(self._path))
         else:
             self._load()
 
@@ -176,9 +176,17 @@ class SentenceTransformerEncoder:
     def _prompt(self, name: str) -> str | None:
         return name if name in self._prompts else None
 
+    def _onnx_session(self) -> OnnxEncoder:
+        # Opened on the first question, not at start: an index build never needs it (2.5 s, 500 MB).
+        if self._onnx is None:
+            with self._lock:
+                if self._onnx is None:
+                    self._onnx = OnnxEncoder(Path(self._path))
+        return self._onnx
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        if self._onnx is not None:
-            return self._onnx.encode([self._prompts.get("query", "") + t for t in texts])
+        if self._uses_onnx:
+            return self._onnx_session().encode([self._prompts.get("query", "") + t for t in texts])
         vectors = self._load().encode(  # no progress bar: a console line per citizen question costs ~3 % CPU
             texts,
             prompt_name=self._prompt("query"),
