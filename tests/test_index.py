@@ -8,7 +8,7 @@ import pytest
 
 from knowledge import index as index_mod
 from knowledge.catalog import load_catalog
-from knowledge.retriever import AMBIGUOUS, CLEAR, UNKNOWN, Ranking, Retriever, Thresholds
+from knowledge.retriever import AMBIGUOUS, CLEAR, UNKNOWN, Ranking, Retriever, Thresholds, asks_online
 from knowledge.text import fold
 from tests.conftest import CATALOG, FakeEncoder
 
@@ -229,3 +229,23 @@ def test_a_not_in_catalogue_topic_is_dropped_once_the_catalogue_answers_it(tmp_p
     elsewhere.write_text("- topic: x\n  codes: []\n  fr: [non]\n", encoding="utf-8")
     with pytest.raises(index_mod.IndexUnusable, match=r"not_in_catalogue.yml: topic 1: expected lists under"):
         index_mod.outside_questions(set(), everyday, elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("text", "online"),
+    [
+        ("làm lại đăng ký xe trực tuyến", True),
+        ("lam lai dang ky xe qua mang", True),
+        ("nộp trên VNeID được không", True),
+        ("can I do it online", True),
+        ("without going to the office", True),
+        ("অনলাইনে করা যায়?", True),
+        ("অফিসে না গিয়ে করা যায়?", True),
+        ("làm lại đăng ký xe", False),
+        ("how much is the fee", False),
+        ("ফি কত?", False),
+        ("giấy tờ cần mang theo", False),  # "theo" is not an online cue
+    ],
+)
+def test_asks_online(text: str, online: bool) -> None:
+    assert asks_online(text) is online
