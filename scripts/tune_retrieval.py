@@ -60,6 +60,9 @@ def main() -> int:
         f"question_gap={best.question_gap}: recall@1 {overall:.3f} "
         + " ".join(f"{lang} {v:.3f}" for lang, v in per.items())
     )
+    print("online twins (online_bonus): " + ", ".join(
+        f"{bonus} -> {recall(dataclasses.replace(base, online_bonus=bonus))[0]:.3f}" for bonus in (0.0, 0.005, 0.01, 0.02)
+    ))  # fmt: skip
     now = recall(base)
     print(f"current thresholds: recall@1 {now[0]:.3f} " + " ".join(f"{lang} {v:.3f}" for lang, v in now[1].items()))
 
