@@ -36,9 +36,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from actions.validators import mask_personal
 
@@ -75,6 +76,18 @@ class StoreUnavailable(RuntimeError):
     """The app database could not be reached or refused the write; nothing was saved."""
 
 
+class FreeText(TypeDecorator[str]):
+    """Text typed by people. PostgreSQL refuses NUL characters in text (psycopg2 raises ValueError,
+    not a database error), so a stray NUL from a careless client is dropped instead of failing the
+    write; nothing a person can read is lost."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -86,7 +99,7 @@ class Draft(Base):
     reference: Mapped[str] = mapped_column(String(16), unique=True, index=True)
     sender_id: Mapped[str] = mapped_column(String(128), index=True)
     procedure_code: Mapped[str] = mapped_column(String(40))
-    procedure_title: Mapped[str] = mapped_column(Text)
+    procedure_title: Mapped[str] = mapped_column(FreeText)
     language: Mapped[str] = mapped_column(String(8))
     full_name: Mapped[str] = mapped_column(String(120))
     cccd: Mapped[str] = mapped_column(String(12))
@@ -95,9 +108,9 @@ class Draft(Base):
     commune: Mapped[str] = mapped_column(String(120))
     delivery: Mapped[str] = mapped_column(String(16))
     online: Mapped[str] = mapped_column(String(16))
-    portal_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    portal_url: Mapped[str | None] = mapped_column(FreeText, nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="draft")
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(FreeText, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     events: Mapped[list[DraftEvent]] = relationship(back_populates="draft", order_by="DraftEvent.id")
@@ -109,7 +122,7 @@ class DraftEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(FreeText, default="")
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     draft: Mapped[Draft] = relationship(back_populates="events")
@@ -138,7 +151,7 @@ class HandoffMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(80))  # the staff member's name
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(FreeText)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     handoff: Mapped[Handoff] = relationship(back_populates="messages")
@@ -159,8 +172,8 @@ class ChatTurn(Base):
     sender_id: Mapped[str] = mapped_column(String(128), index=True)
     channel: Mapped[str] = mapped_column(String(16))  # kiosk | portal
     language: Mapped[str] = mapped_column(String(8))
-    user_text: Mapped[str] = mapped_column(Text)
-    bot_text: Mapped[str] = mapped_column(Text)
+    user_text: Mapped[str] = mapped_column(FreeText)
+    bot_text: Mapped[str] = mapped_column(FreeText)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     procedure_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, index=True)

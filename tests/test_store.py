@@ -154,6 +154,14 @@ def test_deleting_a_turn_keeps_its_feedback_without_the_link(store: Store) -> No
         assert row.turn_id is None and row.thumb == -1
 
 
+def test_text_with_a_nul_character_is_saved_without_it(store: Store) -> None:
+    """PostgreSQL refuses NUL in text; a stray one must not lose the turn or the staff note."""
+    turn = store.log_turn(ALICE, "portal", "vi", "khai\x00 sinh", "Đăng ký khai sinh\x00", "answered", "1.001193")
+    with store.session() as session:
+        row = session.get(ChatTurn, turn)
+        assert row is not None and row.user_text == "khai sinh" and row.bot_text == "Đăng ký khai sinh"
+
+
 def test_unanswered_lists_fallbacks_not_found_and_thumbs_down_newest_first(store: Store) -> None:
     fallback = store.log_turn(ALICE, "kiosk", "vi", "asdfgh", "Xin lỗi, bạn nói lại được không?", "fallback")
     answered_bad = store.log_turn(ALICE, "kiosk", "vi", "khai sinh", "Đăng ký khai sinh", "answered", "1.001193")

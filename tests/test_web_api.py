@@ -75,6 +75,7 @@ def test_lang_is_optional_and_the_kiosk_says_where_it_is(client, rasa_replies) -
         ({"sender": "citizen-0001-4f7e2a"}, 400, "empty_message"),
         ({"sender": "citizen-0001-4f7e2a", "message": "   "}, 400, "empty_message"),
         ({"sender": "citizen-0001-4f7e2a", "message": 42}, 400, "empty_message"),
+        ({"sender": "citizen-0001-4f7e2a", "message": "\x00\x07 \x1b"}, 400, "empty_message"),
         ({"message": "hi"}, 400, "bad_sender"),
         ({"sender": "a b<script>", "message": "hi"}, 400, "bad_sender"),
         ({"sender": "short", "message": "hi"}, 400, "bad_sender"),
@@ -87,6 +88,13 @@ def test_bad_requests_get_one_error_shape(client, body, status, code) -> None:  
     response = client.post("/api/chat", json=body)
     assert response.status_code == status
     assert _error(response)["code"] == code
+
+
+def test_control_characters_are_dropped_before_the_bot_sees_the_message(client, rasa_replies) -> None:  # type: ignore[no-untyped-def]
+    sent, _ = rasa_replies
+    body = {"sender": "citizen-0001-4f7e2a", "message": "đăng ký\x00 khai\x1b sinh\x7f\tcho con"}
+    assert client.post("/api/chat", json=body).status_code == 200
+    assert sent[0]["message"] == "đăng ký khai sinh\tcho con"
 
 
 def test_broken_json_and_wrong_content_type(client) -> None:  # type: ignore[no-untyped-def]

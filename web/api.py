@@ -34,6 +34,10 @@ NO_REPLY = {
 }
 
 
+# Control characters other than tab and line breaks.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _read_chat_request() -> tuple[str, str, str | None, str]:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
@@ -44,6 +48,8 @@ def _read_chat_request() -> tuple[str, str, str | None, str]:
     channel = body.get("channel", "portal")
     if not isinstance(sender, str) or not SENDER_RE.fullmatch(sender):
         raise ApiError(400, "bad_sender", "sender must be 16-128 letters, digits, '-' or '_'")
+    if isinstance(message, str):
+        message = CONTROL_CHARS.sub("", message)  # NUL and the like: no one types them, databases refuse NUL
     if not isinstance(message, str) or not message.strip():
         raise ApiError(400, "empty_message", "message must be non-empty text")
     limit = int(current_app.config["MAX_MESSAGE_CHARS"])
