@@ -116,12 +116,12 @@ def plain_bm25(settings: KnowledgeSettings, path: Path) -> dict[str, Any]:
 def faiss_scale(
     seeds: np.ndarray, procedures: int = 10_000, passages_each: int = 3, queries: int = 300
 ) -> dict[str, Any]:
-    rows = 50 * Retriever.ROWS_PER_PROCEDURE  # as deep as the retriever reads for its 50 candidates
     """The FAISS part alone at 10,000 procedures: synthetic vectors spread around real passage vectors
     (cosine about 0.9 to their seed, as neighbouring procedures are), searched as the retriever does,
     and compared with exact search."""
     import faiss
 
+    rows = 50 * Retriever.ROWS_PER_PROCEDURE  # as deep as the retriever reads for its 50 candidates
     rng = np.random.default_rng(7)
 
     def around(points: np.ndarray, spread: float) -> np.ndarray:
