@@ -32,6 +32,12 @@ def real() -> Retriever:
         # A situation, not a name.
         ("I lost my wallet with my citizen ID card inside, what do I do?", "1.014064"),
         ("bố tôi mới mất, giờ phải làm giấy tờ gì ở xã?", "1.000656"),
+        # Saying "online" picks the fully-online twin of the lost vehicle papers, clearly...
+        ("mat dang ky xe may, lam lai truc tuyen duoc khong", "1.013080"),
+        ("মোটরবাইকের রেজিস্ট্রেশন কার্ড হারিয়েছি, অনলাইনে নতুন কার্ড নেব কীভাবে?", "1.013080"),
+        ("I lost my motorbike registration card, can I get a new one online?", "1.013080"),
+        # ...and not saying it keeps the ordinary one (in person or partly online).
+        ("mất giấy đăng ký xe máy, muốn làm lại", "1.013082"),
     ],
 )
 def test_everyday_requests_find_the_usual_procedure(real: Retriever, text: str, code: str) -> None:
@@ -76,22 +82,3 @@ def test_bare_names_typed_without_diacritics_are_answered(real: Retriever, text:
 def test_questions_no_procedure_answers_are_unknown(real: Retriever, text: str) -> None:
     result = real.search(text)
     assert result.verdict == UNKNOWN, [(h.code, round(h.score, 3)) for h in result.hits[:3]]
-
-
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        # Saying "online" picks the fully-online twin of the lost vehicle papers, clearly...
-        ("mat dang ky xe may, lam lai truc tuyen duoc khong", "1.013080"),
-        ("মোটরবাইকের রেজিস্ট্রেশন কার্ড হারিয়েছি, অনলাইনে নতুন কার্ড নেব কীভাবে?", "1.013080"),
-        ("I lost my motorbike registration card, can I get a new one online?", "1.013080"),
-        # ...and not saying it keeps the ordinary one (in person or partly online).
-        ("mất giấy đăng ký xe máy, muốn làm lại", "1.013082"),
-    ],
-)
-def test_asking_to_do_it_online_picks_the_fully_online_twin(real: Retriever, text: str, code: str) -> None:
-    result = real.search(text)
-    assert result.verdict == CLEAR and result.best is not None and result.best.code == code, (
-        result.verdict,
-        [(h.code, round(h.score, 3)) for h in result.hits],
-    )
