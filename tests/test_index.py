@@ -249,3 +249,29 @@ def test_a_not_in_catalogue_topic_is_dropped_once_the_catalogue_answers_it(tmp_p
 )
 def test_asks_online(text: str, online: bool) -> None:
     assert asks_online(text) is online
+
+
+def test_bm25_reads_an_imported_records_conditions_and_later_documents() -> None:
+    """An import has no stored questions: a portal question about who qualifies or about its
+    seventh document still finds it by those words. Our own records keep their stored questions."""
+    from knowledge.retriever import LexicalIndex, lexical_text
+    from knowledge.schema import Text
+
+    records = load_catalog(CATALOG)
+    first, second = records[0], records[1]
+    docs = [first.documents[0].model_copy(update={"name": Text(vi=f"Giấy tờ số {n}")}) for n in range(6)]
+    kiln = first.documents[0].model_copy(update={"name": Text(vi="Biên bản kiểm định lò hơi")})
+    imported = [
+        first.model_copy(update={"origin": "import", "documents": [*docs, kiln]}),
+        second.model_copy(update={"origin": "import", "conditions": Text(vi="Chủ tàu cá hoạt động xa bờ.")}),
+    ]
+    index = LexicalIndex(imported)
+
+    def best(lexicon: LexicalIndex, text: str) -> str | None:
+        scores = lexicon.top(text, 5)
+        return max(scores, key=scores.__getitem__) if scores else None
+
+    assert best(index, "biên bản kiểm định lò hơi") == first.code
+    assert best(index, "chủ tàu cá xa bờ") == second.code
+    own = second.model_copy(update={"conditions": Text(vi="Chủ tàu cá hoạt động xa bờ.")})
+    assert "tàu cá" not in lexical_text(own)  # on our records it lowered the development set
