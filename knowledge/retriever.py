@@ -15,7 +15,7 @@ from knowledge import index as index_mod
 from knowledge.embedding import Encoder, SentenceTransformerEncoder, resolve_model
 from knowledge.schema import LANGS, Procedure
 from knowledge.settings import KnowledgeSettings
-from knowledge.text import detect_language, fold, has_diacritics, words
+from knowledge.text import detect_language, fold, fold_bengali, has_diacritics, words
 
 HYBRID, DENSE, LEXICAL = "hybrid", "dense", "bm25"
 MODES = (HYBRID, DENSE, LEXICAL)
@@ -57,7 +57,9 @@ class LexicalIndex:
         self._rows = {code: row for row, code in enumerate(self.codes)}
 
     def tokens(self, text: str) -> list[str]:
-        return lexical_tokens(text) if self.lang == "vi" else words(text.lower())
+        if self.lang == "vi":
+            return lexical_tokens(text)
+        return words(fold_bengali(text) if self.lang == "bn" else text.lower())
 
     def top(self, text: str, depth: int) -> dict[str, float]:
         tokens = self.tokens(text)
@@ -106,7 +108,7 @@ def lexical_tokens(text: str) -> list[str]:
 
 # Some procedures come as twins that differ only by channel: "... (fully online)" and "... (in person
 # or partly online)". A question that says it wants to do it online means the first. Cues are
-# matched on folded, lower-cased words; Bengali by prefix (অনলাইন covers অনলাইনে).
+# matched on folded, lower-cased words; Bengali, folded too, by prefix (অনলাইন covers অনলাইনে).
 ONLINE_CUES = (
     "truc tuyen", "online", "qua mang", "tren mang", "dich vu cong", "toan trinh", "vneid",
     "khong can den", "khong phai den", "without going", "from home", "internet", "portal",
@@ -117,8 +119,8 @@ ONLINE_TITLES = ("truc tuyen toan trinh", "lam truc tuyen")  # in the folded Vie
 
 def asks_online(text: str) -> bool:
     folded = " " + " ".join(words(fold(text))) + " "
-    lowered = text.lower()
-    return any((f" {cue}" in folded) if cue.isascii() else (cue in lowered) for cue in ONLINE_CUES)
+    bengali = fold_bengali(text)
+    return any((f" {cue}" in folded) if cue.isascii() else (fold_bengali(cue) in bengali) for cue in ONLINE_CUES)
 
 
 def fully_online_twin(record: Procedure) -> bool:

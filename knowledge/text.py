@@ -51,6 +51,31 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
+# Bengali spellings people mix up when typing: long and short i and u, the three sibilants, the two
+# n's, khanda ta, chandrabindu, and the joiners some keyboards insert. Folded like Vietnamese
+# diacritics, but for BM25 only (the model sees what was typed).
+_BN_FOLD = str.maketrans(
+    {
+        "ী": "ি",
+        "ূ": "ু",
+        "ঈ": "ই",
+        "ঊ": "উ",
+        "শ": "স",
+        "ষ": "স",
+        "ণ": "ন",
+        "ৎ": "ত",
+        "ঁ": None,
+        "\u200c": None,
+        "\u200d": None,
+    }
+)
+
+
+def fold_bengali(text: str) -> str:
+    """Lower-case and fold Bengali spelling variants: "সার্টিফিকেট" and "সার্টীফিকেট" read the same."""
+    return unicodedata.normalize("NFD", text.lower()).translate(_BN_FOLD)
+
+
 def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 

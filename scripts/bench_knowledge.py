@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -113,6 +114,31 @@ def plain_bm25(settings: KnowledgeSettings, path: Path) -> dict[str, Any]:
     return {f"recall@{k}": round(sum(v) / max(1, len(v)), 3) for k, v in hits.items()} | {"questions": len(hits[1])}
 
 
+# Spelling slips Bengali speakers make when typing (long/short vowels, sibilants, dental/retroflex
+# n, chandrabindu dropped): each applies once, at a random place, to half the questions.
+BENGALI_SLIPS = (("ী", "ি"), ("ি", "ী"), ("ূ", "ু"), ("ু", "ূ"), ("শ", "স"), ("ষ", "শ"), ("ণ", "ন"), ("ঁ", ""))
+
+
+def bengali_slips(path: Path, out: Path, seed: int = 7) -> Path:
+    """The Bengali questions of a set, retyped with the usual spelling slips (a fixed, seeded sample)."""
+    rng = random.Random(seed)
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line) if line.strip() else None
+        if not row or row.get("lang") != "bn":
+            continue
+        text = row["question"]
+        for wrote, typed in BENGALI_SLIPS:
+            places = [i for i in range(len(text)) if text.startswith(wrote, i)]
+            if places and rng.random() < 0.5:
+                i = rng.choice(places)
+                text = text[:i] + typed + text[i + len(wrote) :]
+        rows.append(json.dumps(row | {"question": text, "lang": "bn_slips"}, ensure_ascii=False))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return out
+
+
 def faiss_scale(
     seeds: np.ndarray, procedures: int = 10_000, passages_each: int = 3, queries: int = 300
 ) -> dict[str, Any]:
@@ -183,6 +209,11 @@ def main() -> int:
     results["faiss_10k"] = faiss_scale(np.load(settings.index_dir / index_mod.VECTORS_FILE))
     results["ours"] = quality(settings, encoder)
     results["ours_heldout"] = quality(settings, encoder, HELDOUT)
+    slips = settings.cache_dir / "bench"
+    results["ours_bn_slips"] = {
+        name: quality(settings, encoder, bengali_slips(path, slips / f"{name}_bn_slips.jsonl"))
+        for name, path in (("dev", DEVSET), ("heldout", HELDOUT))
+    }
     if PORTAL.is_file():
         full, info = full_corpus(settings, encoder)
         results["full_build"] = info
@@ -194,6 +225,8 @@ def main() -> int:
     lines = [f"# Knowledge benchmark ({results['when']}, {results['cores']} cores)", ""]
     lines += _table("Our catalogue, development set (tuned on)", results["ours"])
     lines += _table("Our catalogue, held-out set", results["ours_heldout"])
+    for name, block in results["ours_bn_slips"].items():
+        lines += _table(f"Bengali questions of the {name} set retyped with common spelling slips", block)
     if "ours_plus_import" in results:
         lines += _table("Our catalogue + full portal import", results["ours_plus_import"])
         lines += _table("Portal-FAQ-style questions over our catalogue + full import", results["portal_faq_full"])

@@ -14,7 +14,7 @@ from actions.render import procedure_answer
 from knowledge import index as index_mod
 from knowledge.catalog import load_catalog
 from knowledge.retriever import KnowledgeUnavailable, Retriever, Thresholds
-from knowledge.text import detect_language, fold
+from knowledge.text import detect_language, fold, fold_bengali
 
 pytestmark = pytest.mark.anyio
 
@@ -131,6 +131,13 @@ def test_detect(text: str, lang: str | None) -> None:
 def test_fold_strips_vietnamese_diacritics_only() -> None:
     assert fold("Đăng ký KHAI SINH") == "dang ky khai sinh"
     assert fold("জন্ম নিবন্ধন") == "জন্ম নিবন্ধন"
+
+
+def test_fold_bengali_reads_common_spelling_slips_alike() -> None:
+    written = ["সার্টিফিকেট", "শিশু", "মূল কপি", "জন্ম নিবন্ধন"]
+    typed = ["সার্টীফিকেট", "সিশু", "মুল কপি", "জন্ম নিবন্\u200dধন"]
+    assert [fold_bengali(t) for t in typed] == [fold_bengali(w) for w in written]
+    assert fold_bengali("জন্ম") != fold_bengali("মৃত্যু")
 
 
 async def test_language_slot_is_chosen_then_sticky(dispatcher) -> None:  # type: ignore[no-untyped-def]
