@@ -211,6 +211,10 @@ def test_english_and_bengali_questions_match_our_text_in_their_own_language(sett
     assert english.fused != english.dense
     bengali = retriever.rank("বিবাহ নিবন্ধন", mode=HYBRID)
     assert bengali.lexical and max(bengali.lexical, key=bengali.lexical.get) in marriage  # type: ignore[arg-type]
+    # English word forms meet: plural and singular, -ing and the bare verb.
+    lexicon = retriever.lexical["en"]
+    assert lexicon.top("marriage certificates", 10) == lexicon.top("marriage certificate", 10) != {}
+    assert lexicon.top("registering a death", 10) == lexicon.top("register a death", 10) != {}
     # The same words with the long and short vowels swapped, as people often type them.
     slipped = retriever.rank("বীবাহ নীবন্ধন", mode=HYBRID)
     assert slipped.lexical and max(slipped.lexical, key=slipped.lexical.get) in marriage  # type: ignore[arg-type]
