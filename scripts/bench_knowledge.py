@@ -115,7 +115,7 @@ def plain_bm25(settings: KnowledgeSettings, path: Path) -> dict[str, Any]:
 
 
 # Spelling slips Bengali speakers make when typing (long/short vowels, sibilants, dental/retroflex
-# n, chandrabindu dropped): each applies once, at a random place, to half the questions.
+# n, chandrabindu dropped): each slip goes, with probability one half, to one random place in a question.
 BENGALI_SLIPS = (("ী", "ি"), ("ি", "ী"), ("ূ", "ু"), ("ু", "ূ"), ("শ", "স"), ("ষ", "শ"), ("ণ", "ন"), ("ঁ", ""))
 
 
