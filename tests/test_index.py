@@ -261,7 +261,7 @@ def test_asks_online(text: str, online: bool) -> None:
 
 def test_bm25_reads_an_imported_records_conditions_and_later_documents() -> None:
     """An import has no stored questions: a portal question about who qualifies or about its
-    seventh document still finds it by those words. Our own records keep their stored questions."""
+    seventh document still finds it by those words. Our own records leave their conditions out."""
     from knowledge.retriever import LexicalIndex, lexical_text
     from knowledge.schema import Text
 
