@@ -105,16 +105,14 @@ def _english_stemmer():  # type: ignore[no-untyped-def]
 def lexical_text(record: Procedure, lang: str = "vi") -> str:
     title = getattr(record.title, lang) or ""
     parts = [title, title, *getattr(record.everyday_names, lang), getattr(record.summary, lang) or ""]
-    if record.origin == "import":
-        # No everyday names or stored questions: what the procedure asks for (its conditions and
-        # more of its documents) is the rest of what a portal question can match. Portal-FAQ
-        # recall@1 over the full import 0.650 -> 0.670; on our own records the same lowered the
-        # development set, so they keep six documents and no conditions.
-        parts += [getattr(d.name, lang) or "" for d in record.documents[:12]]
-        if record.conditions:
-            parts.append(getattr(record.conditions, lang) or "")
-    else:
-        parts += [getattr(d.name, lang) or "" for d in record.documents[:6]]
+    # An import has no everyday names or stored questions: what the procedure asks for (its
+    # conditions and more of its documents) is the rest of what a portal question can match.
+    # Portal-FAQ recall@1 over the full import 0.650 -> 0.670; on our own records the same lowered
+    # the development set, so they keep six documents and no conditions.
+    imported = record.origin == "import"
+    parts += [getattr(d.name, lang) or "" for d in record.documents[: 12 if imported else 6]]
+    if imported and record.conditions:
+        parts.append(getattr(record.conditions, lang) or "")
     parts += getattr(record.questions, lang) + (record.questions.vi_plain if lang == "vi" else [])
     return " . ".join(p for p in parts if p)
 
@@ -134,12 +132,14 @@ ONLINE_CUES = (
     "অনলাইন", "ইন্টারনেট", "ঘরে বসে", "না গিয়ে",
 )  # fmt: skip
 ONLINE_TITLES = ("truc tuyen toan trinh", "lam truc tuyen")  # in the folded Vietnamese title
+_ONLINE_ASCII = tuple(f" {cue}" for cue in ONLINE_CUES if cue.isascii())
+_ONLINE_BENGALI = tuple(fold_bengali(cue) for cue in ONLINE_CUES if not cue.isascii())
 
 
 def asks_online(text: str) -> bool:
     folded = " " + " ".join(words(fold(text))) + " "
     bengali = fold_bengali(text)
-    return any((f" {cue}" in folded) if cue.isascii() else (fold_bengali(cue) in bengali) for cue in ONLINE_CUES)
+    return any(cue in folded for cue in _ONLINE_ASCII) or any(cue in bengali for cue in _ONLINE_BENGALI)
 
 
 def fully_online_twin(record: Procedure) -> bool:

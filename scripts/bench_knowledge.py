@@ -123,17 +123,16 @@ def bengali_slips(path: Path, out: Path, seed: int = 7) -> Path:
     """The Bengali questions of a set, retyped with the usual spelling slips (a fixed, seeded sample)."""
     rng = random.Random(seed)
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line) if line.strip() else None
-        if not row or row.get("lang") != "bn":
+    for q in read_questions(path):
+        if q.lang != "bn":
             continue
-        text = row["question"]
+        text = q.question
         for wrote, typed in BENGALI_SLIPS:
             places = [i for i in range(len(text)) if text.startswith(wrote, i)]
             if places and rng.random() < 0.5:
                 i = rng.choice(places)
                 text = text[:i] + typed + text[i + len(wrote) :]
-        rows.append(json.dumps(row | {"question": text, "lang": "bn_slips"}, ensure_ascii=False))
+        rows.append(json.dumps({"question": text, "codes": list(q.codes), "lang": "bn_slips"}, ensure_ascii=False))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return out
